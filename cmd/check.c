@@ -1,3 +1,36 @@
+// pcan check JOB.yaml — validate a job file and print the resolved job.
+#include <string.h>
+
 #include "cmd/cmd.h"
-int cmd_check_main(int argc, char **argv) { (void)argc; (void)argv; return 1; }
-int cmd_info_main(int argc, char **argv) { (void)argc; (void)argv; return 1; }
+#include "cmd/job.h"
+#include "runtime/h5util.h"
+
+int cmd_check_main(int argc, char **argv) {
+    const char *path = NULL;
+    bool quiet = false;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet"))
+            quiet = true;
+        else if (argv[i][0] == '-' && argv[i][1])
+            return cmd_usage_error("check", "unknown option '%s'", argv[i]);
+        else if (path)
+            return cmd_usage_error("check", "expected one job file, got '%s' and '%s'", path,
+                                   argv[i]);
+        else
+            path = argv[i];
+    }
+    if (!path) return cmd_usage_error("check", "missing JOB.yaml");
+    rt_h5_quiet();
+    cmd_job job;
+    rt_status st = cmd_job_load(path, &job);
+    if (st == RT_OK) st = cmd_job_validate(&job);
+    if (st != RT_OK) {
+        fprintf(stderr, "pcan check: %s\n", rt_error());
+        cmd_job_free(&job);
+        return CMD_EXIT_USAGE;
+    }
+    if (!quiet) cmd_job_print(&job, stdout);
+    fprintf(stderr, "pcan check: %s is valid\n", path);
+    cmd_job_free(&job);
+    return CMD_EXIT_OK;
+}

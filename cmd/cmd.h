@@ -6,6 +6,8 @@
 
 #include <stdio.h>
 
+#include "runtime/core.h"
+
 // Exit codes (README and DESIGN.md).
 enum {
     CMD_EXIT_OK = 0,
@@ -29,12 +31,19 @@ extern const cmd_entry cmd_table[];
 
 const char *cmd_version(void);
 
+// Prints the list of commands and the exit codes.
+void cmd_print_main_usage(FILE *f);
 // Prints the entry's usage to `f`.
 void cmd_print_usage(const cmd_entry *e, FILE *f);
 // Finds the entry by name; NULL when unknown.
 const cmd_entry *cmd_find(const char *name);
 // Reports a usage error for subcommand `name` on stderr and returns CMD_EXIT_USAGE.
 int cmd_usage_error(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+// Opens the HDF5 file at `path` read-only and reads its root attributes `format` (a string)
+// and `version` (an integer). RT_ERR_FORMAT (with a message naming the file) when it is not
+// HDF5 or has no such attributes.
+rt_status cmd_h5_probe(const char *path, char *format, size_t cap, int *version);
 
 int cmd_check_main(int argc, char **argv);
 int cmd_info_main(int argc, char **argv);

@@ -1,0 +1,53 @@
+// The subcommand table and the usage helpers every subcommand shares.
+#include <stdarg.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+
+const cmd_entry cmd_table[] = {
+    {"check", "validate a job file and print the resolved job",
+     "usage: pcan check [--quiet] JOB.yaml\n"
+     "\n"
+     "Validates the job's schema, that its inputs exist and its outputs are writable, and\n"
+     "prints the resolved job (defaults filled in, paths absolute). Exit 0 when valid, 2 with\n"
+     "file:line:column and the reason otherwise.\n",
+     cmd_check_main},
+    {"info", "summarise a pcan weights file or archive",
+     "usage: pcan info [--list] FILE\n"
+     "\n"
+     "Prints the format, version and configuration of a pcan weights file (its tensors) or a\n"
+     "pcan archive (its videos). --list lists every tensor or dataset. Any other file is\n"
+     "rejected with exit 2.\n",
+     cmd_info_main},
+    {NULL, NULL, NULL, NULL},
+};
+
+void cmd_print_main_usage(FILE *f) {
+    fprintf(f, "usage: pcan [--help | --version] COMMAND [ARGS]\n\n"
+               "Multiple object tracking and segmentation (PCAN) over whole video datasets.\n\n"
+               "Commands:\n");
+    for (const cmd_entry *e = cmd_table; e->name; e++) fprintf(f, "  %-10s %s\n", e->name, e->summary);
+    fprintf(f, "\n`pcan COMMAND --help` describes a command.\n"
+               "Exit codes: 0 ok, 1 runtime failure, 2 usage/config/input error,\n"
+               "            3 finished with failed videos, 4 interrupted (resumable).\n");
+}
+
+const cmd_entry *cmd_find(const char *name) {
+    for (const cmd_entry *e = cmd_table; e->name; e++)
+        if (strcmp(e->name, name) == 0) return e;
+    return NULL;
+}
+
+void cmd_print_usage(const cmd_entry *e, FILE *f) { fputs(e->usage, f); }
+
+int cmd_usage_error(const char *name, const char *fmt, ...) {
+    va_list ap;
+    fprintf(stderr, "pcan %s: ", name);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    const cmd_entry *e = cmd_find(name);
+    if (e) cmd_print_usage(e, stderr);
+    return CMD_EXIT_USAGE;
+}

@@ -1,0 +1,179 @@
+// pcan info FILE — summarise a pcan weights file or archive; reject anything else (exit 2).
+#include <errno.h>
+#include <hdf5.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cmd/cmd.h"
+#include "runtime/h5util.h"
+
+rt_status cmd_h5_probe(const char *path, char *format, size_t cap, int *version) {
+    struct stat sb;
+    if (stat(path, &sb) != 0) return rt_error_set(RT_ERR_IO, "%s: %s", path, strerror(errno));
+    if (!S_ISREG(sb.st_mode)) return rt_error_set(RT_ERR_FORMAT, "%s: not a regular file", path);
+    rt_h5_quiet();
+    if (H5Fis_hdf5(path) <= 0)
+        return rt_error_set(RT_ERR_FORMAT, "%s: not an HDF5 file (expected a pcan weights file "
+                                           "or archive)",
+                            path);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) return rt_error_set(RT_ERR_FORMAT, "%s: cannot open as HDF5 (truncated?)", path);
+    long long v = 0;
+    rt_status st = rt_h5_attr_string(f, "format", format, cap);
+    if (st == RT_OK) st = rt_h5_attr_int(f, "version", &v);
+    if (st != RT_OK) rt_error_wrap(RT_ERR_FORMAT, "%s: not a pcan file", path);
+    *version = (int)v;
+    H5Fclose(f);
+    return st;
+}
+
+typedef struct info_walk {
+    long long tensors;
+    long long elements;
+    int list;
+} info_walk;
+
+static void print_shape(hid_t d) {
+    hid_t s = H5Dget_space(d);
+    int nd = H5Sget_simple_extent_ndims(s);
+    hsize_t dims[H5S_MAX_RANK];
+    H5Sget_simple_extent_dims(s, dims, NULL);
+    printf("[");
+    for (int i = 0; i < nd; i++) printf("%s%llu", i ? "," : "", (unsigned long long)dims[i]);
+    printf("]");
+    H5Sclose(s);
+}
+
+static const char *type_text(hid_t t) {
+    H5T_class_t c = H5Tget_class(t);
+    size_t n = H5Tget_size(t);
+    if (c == H5T_FLOAT) return n == 4 ? "float32" : n == 8 ? "float64" : "float";
+    if (c == H5T_INTEGER) {
+        int s = H5Tget_sign(t) == H5T_SGN_2;
+        return n == 1 ? (s ? "int8" : "uint8")
+             : n == 2 ? (s ? "int16" : "uint16")
+             : n == 4 ? (s ? "int32" : "uint32")
+                      : (s ? "int64" : "uint64");
+    }
+    if (c == H5T_COMPOUND) return "compound";
+    if (c == H5T_STRING) return "string";
+    return "other";
+}
+
+static herr_t visit(hid_t obj, const char *name, const H5O_info_t *oi, void *ctx) {
+    info_walk *w = ctx;
+    if (oi->type != H5O_TYPE_DATASET) return 0;
+    hid_t d = H5Dopen2(obj, name, H5P_DEFAULT);
+    if (d < 0) return 0;
+    hid_t s = H5Dget_space(d), t = H5Dget_type(d);
+    hssize_t n = H5Sget_simple_extent_npoints(s);
+    w->tensors++;
+    w->elements += n;
+    if (w->list) {
+        printf("  %-60s %-8s ", name, type_text(t));
+        print_shape(d);
+        printf("\n");
+    }
+    H5Tclose(t);
+    H5Sclose(s);
+    H5Dclose(d);
+    return 0;
+}
+
+static void print_attrs(hid_t f) {
+    static const char *const names[] = {"name", "software", "model", "model_sha256",
+                                        "source_sha256", "created", "ranks", "prototype_memory",
+                                        "classes", NULL};
+    for (int i = 0; names[i]; i++) {
+        if (!rt_h5_attr_exists(f, names[i])) continue;
+        char *s = NULL;
+        long long v;
+        if (rt_h5_attr_string_alloc(f, names[i], &s) == RT_OK) {
+            printf("%s: %s\n", names[i], s);
+            rt_free(s);
+        } else if (rt_h5_attr_int(f, names[i], &v) == RT_OK) {
+            printf("%s: %lld\n", names[i], v);
+        }
+    }
+}
+
+static void print_config(hid_t f, const char *attr) {
+    char *cfg = NULL;
+    if (rt_h5_attr_string_alloc(f, attr, &cfg) != RT_OK) return;
+    printf("%s: |\n", attr);
+    for (char *line = strtok(cfg, "\n"); line; line = strtok(NULL, "\n")) printf("  %s\n", line);
+    rt_free(cfg);
+}
+
+static int info_weights(hid_t f, int list) {
+    print_attrs(f);
+    print_config(f, "config");
+    info_walk w = {0, 0, 0};
+    H5Ovisit2(f, H5_INDEX_NAME, H5_ITER_INC, visit, &w, H5O_INFO_BASIC);
+    printf("tensors: %lld (%lld values)\n", w.tensors, w.elements);
+    if (list) {
+        w.list = 1;
+        H5Ovisit2(f, H5_INDEX_NAME, H5_ITER_INC, visit, &w, H5O_INFO_BASIC);
+    }
+    return CMD_EXIT_OK;
+}
+
+static int info_archive(hid_t f, int list) {
+    print_attrs(f);
+    if (H5Lexists(f, "videos", H5P_DEFAULT) > 0) {
+        hid_t d = H5Dopen2(f, "videos", H5P_DEFAULT);
+        hid_t s = H5Dget_space(d);
+        printf("videos: %lld\n", (long long)H5Sget_simple_extent_npoints(s));
+        H5Sclose(s);
+        H5Dclose(d);
+    }
+    if (H5Lexists(f, "results", H5P_DEFAULT) > 0 &&
+        H5Lexists(f, "results/frame", H5P_DEFAULT) > 0) {
+        hid_t d = H5Dopen2(f, "results/frame", H5P_DEFAULT);
+        hid_t s = H5Dget_space(d);
+        printf("results: %lld rows\n", (long long)H5Sget_simple_extent_npoints(s));
+        H5Sclose(s);
+        H5Dclose(d);
+    }
+    info_walk w = {0, 0, 1};
+    if (list) H5Ovisit2(f, H5_INDEX_NAME, H5_ITER_INC, visit, &w, H5O_INFO_BASIC);
+    print_config(f, "job");
+    return CMD_EXIT_OK;
+}
+
+int cmd_info_main(int argc, char **argv) {
+    const char *path = NULL;
+    int list = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-l") || !strcmp(argv[i], "--list"))
+            list = 1;
+        else if (argv[i][0] == '-' && argv[i][1])
+            return cmd_usage_error("info", "unknown option '%s'", argv[i]);
+        else if (path)
+            return cmd_usage_error("info", "expected one file");
+        else
+            path = argv[i];
+    }
+    if (!path) return cmd_usage_error("info", "missing FILE");
+    char format[64];
+    int version;
+    if (cmd_h5_probe(path, format, sizeof format, &version) != RT_OK) {
+        fprintf(stderr, "pcan info: %s\n", rt_error());
+        return CMD_EXIT_USAGE;
+    }
+    int is_weights = !strcmp(format, "pcan-weights"), is_archive = !strcmp(format, "pcan-archive");
+    if (!is_weights && !is_archive) {
+        fprintf(stderr, "pcan info: %s: unknown format '%s' (expected pcan-weights or "
+                        "pcan-archive)\n", path, format);
+        return CMD_EXIT_USAGE;
+    }
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) {
+        fprintf(stderr, "pcan info: %s: cannot open\n", path);
+        return CMD_EXIT_USAGE;
+    }
+    printf("file: %s\nformat: %s\nversion: %d\n", path, format, version);
+    int rc = is_weights ? info_weights(f, list) : info_archive(f, list);
+    H5Fclose(f);
+    return rc;
+}
