@@ -72,6 +72,7 @@ shard_video_params shard_video_default_params(void) {
         .max_side = 16384,
         .max_pixels = (int64_t)1 << 28,
         .max_packets_per_frame = 4096,
+        .accept_concealed = 0,
     };
     return p;
 }
@@ -252,6 +253,11 @@ static rt_status file_next(shard_video *v) {
     long long at = (long long)v->next_index;
     for (int packets = 0; packets <= v->params.max_packets_per_frame;) {
         int ret = avcodec_receive_frame(v->cc, v->pic);
+        if (ret == 0 && v->pic->decode_error_flags && !v->params.accept_concealed)
+            return rt_error_set(RT_ERR_DECODE,
+                                "%s: frame %lld: corrupt data (the decoder had to conceal "
+                                "errors; error flags 0x%x)",
+                                v->path, at, (unsigned)v->pic->decode_error_flags);
         if (ret == 0) return RT_OK;
         if (ret == AVERROR_EOF) return SHARD_VIDEO_END;
         if (ret != AVERROR(EAGAIN))
@@ -425,6 +431,9 @@ static rt_status image_decoder(shard_video *v, int kind, AVCodecContext **out) {
     if (!cc) return rt_error_set(RT_ERR_NOMEM, "%s: out of memory", v->path);
     // One packet in, one picture out, so that every error belongs to one file.
     cc->thread_count = 1;
+    // Strict: a truncated JPEG (missing EOI) or a broken scan is an error rather than a
+    // patched-up picture.
+    if (!v->params.accept_concealed) cc->err_recognition |= AV_EF_EXPLODE;
     int ret = avcodec_open2(cc, dec, NULL);
     if (ret < 0) {
         char eb[AV_ERROR_MAX_STRING_SIZE];

@@ -47,9 +47,13 @@
 // - RT_ERR_DECODE: a packet or image the decoder rejects, a packet the demuxer marks corrupt,
 //   or a read error in the middle of the file (truncated data). A corrupt frame mid-stream
 //   FAILS the video rather than being skipped: skipping would silently shift every later frame
-//   index against the ground truth. Errors the decoder conceals itself (it returns a picture)
-//   are not detected. Every loop is bounded (params.max_packets_per_frame packets may pass
-//   without a picture), so a hostile file cannot hang the reader.
+//   index against the ground truth. By default this includes pictures the decoder repaired:
+//   a video frame whose decode_error_flags are set (concealed macroblocks), and a folder image
+//   the decoder rejects in its strict mode (AV_EF_EXPLODE: a JPEG without its end marker, a
+//   broken scan). OpenCV would return such pictures with a warning; params.accept_concealed = 1
+//   does the same. Damage that leaves no trace in the decoder is not detected. Every loop is
+//   bounded (params.max_packets_per_frame packets may pass without a picture), so a hostile
+//   file cannot hang the reader.
 // - RT_ERR_NOMEM, RT_ERR_INVAL (bad arguments or params).
 // After an error the reader is finished: every later read returns the same status.
 //
@@ -77,6 +81,8 @@ typedef struct shard_video_params {
     int max_side;                 // refuse larger widths/heights (default 16384)
     int64_t max_pixels;           // refuse larger width × height (default 2^28)
     int max_packets_per_frame;    // packets without a picture before giving up (default 4096)
+    int accept_concealed;         // 1: return pictures the decoder repaired (see Errors);
+                                  // default 0
 } shard_video_params;
 
 shard_video_params shard_video_default_params(void);

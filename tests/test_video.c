@@ -376,6 +376,60 @@ static void test_broken_inputs(void) {
     CHECK(shard_video_info_get(NULL) == NULL);
 }
 
+// Damage the decoder repairs: strict by default (an error naming file and frame), accepted with
+// params.accept_concealed. Which bytes make H.264 conceal depends on the encoder, so several
+// places are tried and at least one must be caught; none may crash or lose frames when lenient.
+static void test_concealed_damage(void) {
+    ff("-f lavfi -i testsrc=size=64x48:rate=10:duration=3 -c:v libx264 -pix_fmt yuv420p -g 10 "
+       "-threads 1 base.mp4");
+    char p[4096], q[4096];
+    FILE *f = fopen(tmp_path(p, sizeof p, "base.mp4"), "rb");
+    static uint8_t buf[1 << 16];
+    size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
+    if (f) fclose(f);
+    CHECK(n > 4000 && n < sizeof buf);
+    size_t mdat = 0;
+    for (size_t i = 0; i + 4 < n && !mdat; i++)
+        if (!memcmp(buf + i, "mdat", 4)) mdat = i;
+    CHECK(mdat > 0);
+    static const uint8_t junk[6] = {229, 25, 242, 130, 92, 71};
+    shard_video_params lenient = shard_video_default_params();
+    lenient.accept_concealed = 1;
+    int caught = 0;
+    for (size_t off = 1000; off <= 3000 && mdat && n > mdat + off + 6; off += 500) {
+        static uint8_t bad[1 << 16];
+        memcpy(bad, buf, n);
+        memcpy(bad + mdat + off, junk, sizeof junk);
+        test_write_file(tmp_path(p, sizeof p, "damaged.mp4"), bad, n);
+        int64_t good = 0;
+        rt_status s = open_and_read(p, NULL, &good);
+        CHECK_MSG(s == RT_OK || s == RT_ERR_DECODE, "offset %zu: %s", off, rt_error());
+        if (s == RT_ERR_DECODE && strstr(rt_error(), "conceal")) {
+            caught++;
+            CHECK_CONTAINS(rt_error(), "damaged.mp4: frame ");
+        }
+        s = open_and_read(p, &lenient, &good);
+        CHECK_MSG(s == RT_OK && good == 30, "offset %zu lenient: %lld frames, %s", off,
+                  (long long)good, rt_error());
+    }
+    CHECK_MSG(caught > 0, "no concealed H.264 frame was reported");
+    printf("  concealed H.264 damage caught at %d of 5 places\n", caught);
+
+    // A JPEG cut short (no end marker) in a folder.
+    sh("mkdir -p %s", "tj");
+    ff("-f lavfi -i testsrc=size=64x48:rate=10:duration=0.4 -q:v 3 -start_number 1 tj/f%d.jpg");
+    sh("head -c $(( $(stat -c %%s tj/f2.jpg) * 7 / 10 )) tj/f2.jpg > tj/f3.jpg%s", "");
+    int64_t good = 0;
+    snprintf(q, sizeof q, "%s/tj/f3.jpg", g_dir);
+    tmp_path(p, sizeof p, "tj");
+    CHECK_EQ_INT(open_and_read(p, NULL, &good), RT_ERR_DECODE);
+    CHECK_CONTAINS(rt_error(), q);
+    CHECK_CONTAINS(rt_error(), "frame 2");
+    CHECK_EQ_INT(good, 2);
+    CHECK_EQ_INT(open_and_read(p, &lenient, &good), RT_OK);
+    CHECK_EQ_INT(good, 4);
+}
+
 static long peak_rss_kb(void) {
     FILE *f = fopen("/proc/self/status", "r");
     char line[256];
@@ -437,6 +491,7 @@ int main(void) {
     TEST_RUN(test_jpeg_folder);
     TEST_RUN(test_natural_order);
     TEST_RUN(test_broken_inputs);
+    TEST_RUN(test_concealed_damage);
     TEST_RUN(test_flat_memory);
     return test_finish();
 }
