@@ -130,7 +130,8 @@ class Tracker:
 
         bd = torch.nonzero(ids == -1).squeeze(1)
         ious = bbox_overlaps(bboxes[bd, :4], bboxes[:, :4])
-        keep = [int(ind) for i, ind in enumerate(bd) if not (ious[i, :ind] > self.nms_backdrop_iou_thr).any()]
+        keep = [int(ind) for i, ind in enumerate(bd)
+                if not (ious[i, :ind] > self.nms_backdrop_iou_thr).any()]
         keep = torch.tensor(keep, dtype=torch.long)
         self.backdrops.insert(0, dict(bboxes=bboxes[keep], labels=labels[keep],
                                       mask_preds=mask_preds[keep], mask_feats=mask_feats[keep],
