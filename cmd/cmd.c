@@ -19,6 +19,16 @@ const cmd_entry cmd_table[] = {
      "pcan archive (its videos). --list lists every tensor or dataset. Any other file is\n"
      "rejected with exit 2.\n",
      cmd_info_main},
+    {"synth", "write a synthetic MOTS dataset (videos + KITTI-MOTS ground truth)",
+     "usage: pcan synth --out DIR --videos N --frames F --seed S [--size WxH]\n"
+     "                  [--difficulty easy|normal|hard] [--jpeg] [--fps N] [--first K]\n"
+     "\n"
+     "Writes N videos of F frames (default 320x192 at 10 fps) with 2-8 moving objects of three\n"
+     "classes (car, pedestrian, bicycle) that enter, leave, cross and occlude each other, and\n"
+     "their exact ground truth: DIR/instances_txt/<id>.txt (KITTI-MOTS), DIR/classes.txt,\n"
+     "DIR/videos/<id>.mp4 (H.264) or, with --jpeg, DIR/frames/<id>/*.jpg. --first K numbers\n"
+     "the videos from K. The output is a pure function of the arguments.\n",
+     cmd_synth_main},
     {NULL, NULL, NULL, NULL},
 };
 

@@ -47,5 +47,6 @@ rt_status cmd_h5_probe(const char *path, char *format, size_t cap, int *version)
 
 int cmd_check_main(int argc, char **argv);
 int cmd_info_main(int argc, char **argv);
+int cmd_synth_main(int argc, char **argv);
 
 #endif

@@ -1,9 +1,11 @@
 // pcan — entry point: dispatches to the subcommand named by argv[1].
+#include <libavutil/log.h>
 #include <string.h>
 
 #include "cmd/cmd.h"
 
 int main(int argc, char **argv) {
+    av_log_set_level(AV_LOG_ERROR); // FFmpeg's chatter is not ours to print
     if (argc < 2) {
         cmd_print_main_usage(stderr);
         return CMD_EXIT_USAGE;
