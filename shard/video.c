@@ -58,6 +58,9 @@ struct shard_video {
     struct SwsContext *sws;
     int sws_key[4]; // format, width, full range, colour space of the current sws context
     uint8_t *rgb;
+    int pic_is_jpeg;    // v->pic came from the mjpeg decoder
+    uint8_t *chroma;    // [2,H,W] JPEG chroma upsampled to full size (allocated on first use)
+    int *colsum;        // [W] one row of vertical sums for the upsampler
     int64_t next_index; // index of the next picture next_picture will produce
     int primed;         // v->rgb holds picture 0, not yet returned by shard_video_read
     double primed_seconds;
@@ -129,9 +132,66 @@ static enum AVPixelFormat unjpeg(enum AVPixelFormat f, int *full_range) {
     }
 }
 
+// libjpeg's "fancy" chroma upsampling, written from its description: a triangle filter where
+// each output sample is 3/4 of the nearest input sample plus 1/4 of the next nearest (edges
+// repeat), with libjpeg's alternating rounding biases. 4:2:0 and 4:2:2 JPEG pictures go through
+// it so that they match OpenCV (libjpeg-turbo) instead of swscale's interpolation, which
+// differs by up to ~90 levels at sharp colour edges.
+static void fancy_row(const int *sum, int n, int bias_even, int bias_odd, int shift,
+                      uint8_t *out, int out_w) {
+    for (int i = 0; i < n; i++) {
+        int left = sum[i > 0 ? i - 1 : 0], right = sum[i + 1 < n ? i + 1 : n - 1];
+        int x = 2 * i;
+        if (x < out_w) out[x] = (uint8_t)((3 * sum[i] + left + bias_even) >> shift);
+        if (x + 1 < out_w) out[x + 1] = (uint8_t)((3 * sum[i] + right + bias_odd) >> shift);
+    }
+}
+
+// [ch,cw] plane (stride in_stride) -> [h,w]; vertical 2x when v2 (4:2:0), else 4:2:2.
+static void fancy_upsample(const uint8_t *in, int in_stride, int cw, int ch, int v2, uint8_t *out,
+                           int w, int h, int *sum) {
+    for (int y = 0; y < h; y++) {
+        uint8_t *o = out + (size_t)y * (size_t)w;
+        if (!v2) {
+            const uint8_t *r = in + (size_t)y * (size_t)in_stride;
+            for (int i = 0; i < cw; i++) sum[i] = r[i];
+            fancy_row(sum, cw, 1, 2, 2, o, w);
+            continue;
+        }
+        int j = y / 2;
+        int nb = (y & 1) ? RT_MIN(j + 1, ch - 1) : RT_MAX(j - 1, 0);
+        const uint8_t *r0 = in + (size_t)j * (size_t)in_stride;
+        const uint8_t *r1 = in + (size_t)nb * (size_t)in_stride;
+        for (int i = 0; i < cw; i++) sum[i] = 3 * r0[i] + r1[i];
+        fancy_row(sum, cw, 8, 7, 4, o, w);
+    }
+}
+
 static rt_status convert(shard_video *v, const AVFrame *f, int64_t index) {
     int full = f->color_range == AVCOL_RANGE_JPEG;
     enum AVPixelFormat src = unjpeg((enum AVPixelFormat)f->format, &full);
+    const uint8_t *planes[4] = {f->data[0], f->data[1], f->data[2], NULL};
+    int strides[4] = {f->linesize[0], f->linesize[1], f->linesize[2], 0};
+    if (v->pic_is_jpeg && (src == AV_PIX_FMT_YUV420P || src == AV_PIX_FMT_YUV422P)) {
+        int w = v->info.width, h = v->info.height;
+        size_t plane = (size_t)w * (size_t)h;
+        if (!v->chroma) {
+            v->chroma = rt_malloc(2 * plane);
+            v->colsum = rt_malloc((size_t)w * sizeof *v->colsum);
+            if (!v->chroma || !v->colsum)
+                return rt_error_set(RT_ERR_NOMEM, "%s: frame %lld: out of memory", v->path,
+                                    (long long)index);
+        }
+        int v2 = src == AV_PIX_FMT_YUV420P;
+        int cw = (w + 1) / 2, ch = v2 ? (h + 1) / 2 : h;
+        for (int c = 0; c < 2; c++) {
+            uint8_t *out = v->chroma + (size_t)c * plane;
+            fancy_upsample(f->data[1 + c], f->linesize[1 + c], cw, ch, v2, out, w, h, v->colsum);
+            planes[1 + c] = out;
+            strides[1 + c] = w;
+        }
+        src = AV_PIX_FMT_YUV444P;
+    }
     const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(src);
     int is_yuv = desc && !(desc->flags & AV_PIX_FMT_FLAG_RGB) && desc->nb_components >= 3;
     // RGB is always full range; so is grey unless tagged otherwise (PNG leaves it untagged).
@@ -159,8 +219,7 @@ static rt_status convert(shard_video *v, const AVFrame *f, int64_t index) {
     }
     uint8_t *dst[4] = {v->rgb, NULL, NULL, NULL};
     int dst_stride[4] = {3 * w, 0, 0, 0};
-    int rows = sws_scale(v->sws, (const uint8_t *const *)f->data, f->linesize, 0, h, dst,
-                         dst_stride);
+    int rows = sws_scale(v->sws, planes, strides, 0, h, dst, dst_stride);
     if (rows != h)
         return rt_error_set(RT_ERR_DECODE, "%s: frame %lld: RGB conversion produced %d of %d rows",
                             v->path, (long long)index, rows, h);
@@ -228,6 +287,7 @@ static rt_status file_open(shard_video *v, const struct stat *st) {
                             dec->name, averr(ret, eb, sizeof eb));
 
     v->info.codec = dec->name;
+    v->pic_is_jpeg = dec->id == AV_CODEC_ID_MJPEG;
     AVRational fr = av_guess_frame_rate(v->fmt, s, NULL);
     if (fr.num > 0 && fr.den > 0) v->info.fps = av_q2d(fr);
     v->start_pts = s->start_time != AV_NOPTS_VALUE ? s->start_time : 0;
@@ -502,6 +562,7 @@ static rt_status folder_next(shard_video *v) {
     strcpy(v->file_path + v->dir_len + 1, name); // sized for the longest name at open
     const char *path = v->file_path;
     AVCodecContext *cc = NULL;
+    v->pic_is_jpeg = image_kind_of(name) == IMAGE_JPEG;
     rt_status s = image_decoder(v, image_kind_of(name), &cc);
     if (s != RT_OK) return s;
     size_t len = 0;
@@ -676,6 +737,8 @@ void shard_video_close(shard_video **pv) {
     for (int k = 0; k < IMAGE_KINDS; k++) avcodec_free_context(&v->image_cc[k]);
     avformat_close_input(&v->fmt);
     rt_free(v->rgb);
+    rt_free(v->chroma);
+    rt_free(v->colsum);
     rt_free(v->file_buf);
     rt_free(v->file_path);
     rt_free(v->names);

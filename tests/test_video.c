@@ -258,6 +258,55 @@ static void test_natural_order(void) {
     shard_video_close(&v);
 }
 
+// Reads frame 0 of `path` into `dst` (cap bytes); returns its pixel count or 0.
+static size_t first_frame(const char *path, uint8_t *dst, size_t cap, int *w, int *h) {
+    shard_video *v = NULL;
+    shard_frame f;
+    size_t n = 0;
+    if (shard_video_open(path, NULL, &v) == RT_OK && shard_video_read(v, &f) == RT_OK) {
+        n = (size_t)f.width * (size_t)f.height;
+        *w = f.width;
+        *h = f.height;
+        if (n * 3 <= cap) memcpy(dst, f.rgb, n * 3);
+        else n = 0;
+    }
+    CHECK_MSG(n > 0, "%s: %s", path, rt_error());
+    shard_video_close(&v);
+    return n;
+}
+
+// A 4:2:0 JPEG written by OpenCV against OpenCV's own decode (tools/make_video_fixture.py):
+// libjpeg's chroma upsampling is reproduced, so only IDCT/colour rounding is left.
+static void test_opencv_parity(void) {
+    static uint8_t ours[66 * 48 * 3], ref[66 * 48 * 3];
+    int w = 0, h = 0, rw = 0, rh = 0;
+    const char *jpg = "tests/data/video/cv2_420.jpg";
+    size_t n = first_frame(jpg, ours, sizeof ours, &w, &h);
+    size_t m = first_frame("tests/data/video/cv2_420.decoded.png", ref, sizeof ref, &rw, &rh);
+    CHECK_EQ_INT(w, 66);
+    CHECK_EQ_INT(h, 48);
+    if (!n || n != m) return;
+    int maxd = 0;
+    double sum = 0;
+    for (size_t i = 0; i < 3 * n; i++) {
+        int d = abs((int)ours[i] - (int)ref[i]);
+        maxd = d > maxd ? d : maxd;
+        sum += d;
+    }
+    printf("  OpenCV parity (4:2:0 JPEG 66x48): max %d, mean %.3f levels\n", maxd,
+           sum / (3.0 * (double)n));
+    CHECK(maxd <= 3);
+    CHECK(sum / (3.0 * (double)n) < 0.25);
+    // The same file as a one-frame folder decodes identically.
+    char p[4096];
+    static uint8_t again[66 * 48 * 3];
+    char abs_jpg[2048], cwd[1024];
+    snprintf(abs_jpg, sizeof abs_jpg, "%s/%s", getcwd(cwd, sizeof cwd) ? cwd : ".", jpg);
+    sh("mkdir -p one && cp '%s' one/", abs_jpg);
+    CHECK(first_frame(tmp_path(p, sizeof p, "one"), again, sizeof again, &w, &h) == n);
+    CHECK(memcmp(again, ours, 3 * n) == 0);
+}
+
 // Opens and reads to the end; returns the first failure and how many frames came before it.
 static rt_status open_and_read(const char *path, const shard_video_params *p, int64_t *good) {
     shard_video *v = NULL;
@@ -490,6 +539,7 @@ int main(void) {
     TEST_RUN(test_png_folder);
     TEST_RUN(test_jpeg_folder);
     TEST_RUN(test_natural_order);
+    TEST_RUN(test_opencv_parity);
     TEST_RUN(test_broken_inputs);
     TEST_RUN(test_concealed_damage);
     TEST_RUN(test_flat_memory);
