@@ -244,7 +244,7 @@ static rt_status add_video(listing *l, const char *id, char *source, int64_t fra
     shard_dataset *ds = l->ds;
     if (ds->n_videos == l->cap) {
         size_t nc = l->cap ? 2 * l->cap : 64;
-        shard_video *v = rt_realloc(ds->videos, nc * sizeof *v);
+        shard_dataset_video *v = rt_realloc(ds->videos, nc * sizeof *v);
         if (!v) {
             rt_free(source);
             rt_free(gt_path);
@@ -259,12 +259,12 @@ static rt_status add_video(listing *l, const char *id, char *source, int64_t fra
         rt_free(gt_path);
         return rt_error_set(RT_ERR_NOMEM, "out of memory listing videos");
     }
-    ds->videos[ds->n_videos++] = (shard_video){idc, source, frames, has_gt, gt_path};
+    ds->videos[ds->n_videos++] = (shard_dataset_video){idc, source, frames, has_gt, gt_path};
     return RT_OK;
 }
 
 static int video_cmp(const void *a, const void *b) {
-    return strcmp(((const shard_video *)a)->id, ((const shard_video *)b)->id);
+    return strcmp(((const shard_dataset_video *)a)->id, ((const shard_dataset_video *)b)->id);
 }
 
 static int str_cmp(const void *a, const void *b) {
@@ -703,7 +703,7 @@ static rt_status list_synth(listing *l, shard_strvec *names) {
     }
     // Annotations whose video is missing.
     for (size_t i = 0; i < l->ds->n_videos; i++) {
-        shard_video *v = &l->ds->videos[i];
+        shard_dataset_video *v = &l->ds->videos[i];
         if (v->has_gt) continue;
         char *g = path_fmt("%s/%s.txt", ann, v->id);
         if (!g) goto fail;
@@ -739,8 +739,8 @@ done:
 }
 
 int64_t shard_dataset_find(const shard_dataset *ds, const char *id) {
-    shard_video key = {.id = (char *)id};
-    const shard_video *v = ds->n_videos
+    shard_dataset_video key = {.id = (char *)id};
+    const shard_dataset_video *v = ds->n_videos
         ? bsearch(&key, ds->videos, ds->n_videos, sizeof *ds->videos, video_cmp) : NULL;
     return v ? v - ds->videos : -1;
 }
@@ -777,7 +777,7 @@ rt_status shard_dataset_init(const shard_dataset_params *p, shard_dataset **out)
     if (st != RT_OK) goto fail;
     if (ds->n_videos > 1) qsort(ds->videos, ds->n_videos, sizeof *ds->videos, video_cmp);
     for (size_t i = 1; i < ds->n_videos; i++) {
-        const shard_video *a = &ds->videos[i - 1], *b = &ds->videos[i];
+        const shard_dataset_video *a = &ds->videos[i - 1], *b = &ds->videos[i];
         if (strcmp(a->id, b->id) == 0) {
             st = rt_error_set(RT_ERR_FORMAT, "%s: two videos have the id '%s' (%s, %s)", p->root,
                               b->id, a->source ? a->source : "-", b->source ? b->source : "-");
@@ -822,7 +822,7 @@ rt_status shard_gt_load(const shard_dataset *ds, size_t index, shard_gt **out) {
     if (index >= ds->n_videos)
         return rt_error_set(RT_ERR_INVAL, "video index %zu out of range (%zu videos)", index,
                             ds->n_videos);
-    const shard_video *v = &ds->videos[index];
+    const shard_dataset_video *v = &ds->videos[index];
     if (!v->has_gt) return rt_error_set(RT_ERR_INVAL, "video '%s' has no ground truth", v->id);
     switch (ds->format) {
     case SHARD_FMT_KITTI_MOTS:
@@ -944,7 +944,7 @@ rt_status shard_gtb_mark(shard_gt_builder *b, int64_t frame) {
     return RT_OK;
 }
 
-rt_status shard_gtb_expect_image_size(shard_gt_builder *b, const shard_video *v) {
+rt_status shard_gtb_expect_image_size(shard_gt_builder *b, const shard_dataset_video *v) {
     if (!v->source || !shard_is_dir(v->source)) return RT_OK;
     shard_strvec names = {0};
     rt_status st = shard_list_dir(v->source, SHARD_LIST_FILES, shard_image_exts, &names);

@@ -132,19 +132,19 @@ typedef struct shard_dataset_params {
 // format SHARD_FMT_VIDEOS, everything else empty, require_sources true.
 shard_dataset_params shard_dataset_default_params(void);
 
-typedef struct shard_video {
+typedef struct shard_dataset_video {
     char *id;       // unique within the dataset
     char *source;   // video file or frame folder; NULL only when !require_sources and missing
     int64_t frames; // -1 when unknown (video files)
     bool has_gt;
     char *gt_path;  // this video's annotation file or bitmask folder (NULL: none or shared file)
-} shard_video;
+} shard_dataset_video;
 
 typedef struct shard_class_rule shard_class_rule; // resolved class map (private)
 
 typedef struct shard_dataset {
     shard_dataset_format format;
-    shard_video *videos; // sorted by id (strcmp)
+    shard_dataset_video *videos; // sorted by id (strcmp)
     size_t n_videos;
     char **classes; // effective class list
     size_t n_classes;

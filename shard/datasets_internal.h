@@ -105,14 +105,17 @@ rt_status shard_gtb_mark(shard_gt_builder *b, int64_t frame);
 
 // Expected mask size of a video from its first frame image (frame folders only; video files are
 // not opened here). Leaves the builder alone when the source is not a frame folder.
-rt_status shard_gtb_expect_image_size(shard_gt_builder *b, const shard_video *v);
+rt_status shard_gtb_expect_image_size(shard_gt_builder *b, const shard_dataset_video *v);
 
 // Format readers.
-rt_status shard_gt_read_txt(const shard_dataset *ds, const shard_video *v, int frame_base,
-                            shard_gt **out);
-rt_status shard_gt_read_scalabel(const shard_dataset *ds, const shard_video *v, shard_gt **out);
-rt_status shard_gt_read_ytvis(const shard_dataset *ds, const shard_video *v, shard_gt **out);
-rt_status shard_gt_read_bitmasks(const shard_dataset *ds, const shard_video *v, shard_gt **out);
+rt_status shard_gt_read_txt(const shard_dataset *ds, const shard_dataset_video *v,
+                            int frame_base, shard_gt **out);
+rt_status shard_gt_read_scalabel(const shard_dataset *ds, const shard_dataset_video *v,
+                                 shard_gt **out);
+rt_status shard_gt_read_ytvis(const shard_dataset *ds, const shard_dataset_video *v,
+                              shard_gt **out);
+rt_status shard_gt_read_bitmasks(const shard_dataset *ds, const shard_dataset_video *v,
+                                 shard_gt **out);
 
 // Listing helpers of the JSON formats: names of the videos a Scalabel file / YouTube-VIS JSON
 // annotates (sorted, unique) and, for YouTube-VIS, the category names in id order.

@@ -249,7 +249,8 @@ static rt_status scalabel_label(const shard_dataset *ds, shard_gt_builder *b, sh
     return shard_strvec_push(ids, json_string_value(jid));
 }
 
-rt_status shard_gt_read_scalabel(const shard_dataset *ds, const shard_video *v, shard_gt **out) {
+rt_status shard_gt_read_scalabel(const shard_dataset *ds, const shard_dataset_video *v,
+                                 shard_gt **out) {
     *out = NULL;
     bool single = ds->gt_kind == SHARD_GT_SINGLE;
     const char *file = single ? ds->gt_file : v->gt_path;
@@ -440,8 +441,8 @@ static int natural_ptr_cmp(const void *a, const void *b) {
 }
 
 // frame_of[k] = index in the video's frame folder of file_names[k] (k when there is no folder).
-static rt_status ytvis_frame_map(const char *file, const shard_video *v, const json_t *names,
-                                 size_t vi, int64_t *frame_of) {
+static rt_status ytvis_frame_map(const char *file, const shard_dataset_video *v,
+                                 const json_t *names, size_t vi, int64_t *frame_of) {
     size_t n = json_array_size(names);
     if (!v->source) {
         for (size_t k = 0; k < n; k++) frame_of[k] = (int64_t)k;
@@ -519,7 +520,8 @@ static rt_status ytvis_annotation(const shard_dataset *ds, shard_gt_builder *b, 
     return RT_OK;
 }
 
-rt_status shard_gt_read_ytvis(const shard_dataset *ds, const shard_video *v, shard_gt **out) {
+rt_status shard_gt_read_ytvis(const shard_dataset *ds, const shard_dataset_video *v,
+                              shard_gt **out) {
     *out = NULL;
     const char *file = ds->gt_file;
     json_t *root = NULL, *vids, *anns, *names = NULL;

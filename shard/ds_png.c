@@ -180,7 +180,8 @@ fail:
     return st;
 }
 
-rt_status shard_gt_read_bitmasks(const shard_dataset *ds, const shard_video *v, shard_gt **out) {
+rt_status shard_gt_read_bitmasks(const shard_dataset *ds, const shard_dataset_video *v,
+                                 shard_gt **out) {
     *out = NULL;
     const char *dir = v->gt_path;
     shard_strvec pngs = {0}, images = {0};

@@ -54,8 +54,8 @@ static bool parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out) {
 
 static const char *const k_cols[] = {"frame", "obj_id", "class_id", "height", "width", "rle"};
 
-rt_status shard_gt_read_txt(const shard_dataset *ds, const shard_video *v, int frame_base,
-                            shard_gt **out) {
+rt_status shard_gt_read_txt(const shard_dataset *ds, const shard_dataset_video *v,
+                            int frame_base, shard_gt **out) {
     *out = NULL;
     const char *path = v->gt_path;
     char *text = NULL;
