@@ -443,11 +443,23 @@ static rt_status validate(const rt_model_config *c, const parse_ctx *p) {
                                c->classes[i]);
     int blocks = 0;
     for (int i = 0; i < RT_MODEL_STAGES; i++) blocks += c->backbone.stage_blocks[i];
-    if (c->backbone.depth != 3 * blocks + 2)
+    // depth either counts the layers of these blocks (3 per bottleneck + stem + fc) or names the
+    // bottleneck family (50, 101, 152: the reference's tiny config says 50 with one block per
+    // stage); the standard block counts must come with their own depth.
+    static const int standard[3][5] = {{50, 3, 4, 6, 3}, {101, 3, 4, 23, 3}, {152, 3, 8, 36, 3}};
+    int depth = c->backbone.depth, named = 0;
+    for (int k = 0; k < 3; k++) {
+        bool same = true;
+        for (int i = 0; i < RT_MODEL_STAGES; i++)
+            same = same && c->backbone.stage_blocks[i] == standard[k][1 + i];
+        if (same) named = standard[k][0];
+    }
+    bool family = depth == 50 || depth == 101 || depth == 152;
+    if (named ? depth != named : !(depth == 3 * blocks + 2 || family))
         return err_key(p, find_field("backbone", "depth"),
                        "%d does not match stage_blocks [%d, %d, %d, %d]: a bottleneck ResNet "
                        "with %d blocks has depth %d",
-                       c->backbone.depth, c->backbone.stage_blocks[0], c->backbone.stage_blocks[1],
+                       depth, c->backbone.stage_blocks[0], c->backbone.stage_blocks[1],
                        c->backbone.stage_blocks[2], c->backbone.stage_blocks[3], blocks,
                        3 * blocks + 2);
     for (int i = 0; i < RT_MODEL_STAGES; i++) {

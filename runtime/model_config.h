@@ -44,7 +44,9 @@ typedef struct rt_model_config {
         int pad_divisor;
     } input;
     struct {
-        int depth; // = 3 * sum(stage_blocks) + 2 (bottleneck)
+        // 3 * sum(stage_blocks) + 2, or the bottleneck family 50/101/152 (which must come with
+        // its standard stage_blocks when those are 3-4-6-3, 3-4-23-3 or 3-8-36-3).
+        int depth;
         int stage_blocks[RT_MODEL_STAGES];
         int stem_channels;
         int base_channels; // stage i: planes base*2^i, output 4*base*2^i channels

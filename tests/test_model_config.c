@@ -139,6 +139,8 @@ static void test_rejects(void) {
     REJECT("score_thr: 0.5", "score_thr: 1.5", "key 'test.score_thr'", "out of range");
     REJECT("iterations: 3", "iterations: 0", "key 'pcam.iterations'", "out of range");
     REJECT("depth: 50", "depth: 101", "key 'backbone.depth'", "cfg.yaml:4:19:", "depth 50");
+    REJECT("depth: 50, stage_blocks: [3, 4, 6, 3]", "depth: 60, stage_blocks: [3, 4, 6, 2]",
+           "key 'backbone.depth'", "has depth 47");
     REJECT("in_channels: [256, 512, 1024, 2048]", "in_channels: [256, 512, 1000, 2048]",
            "key 'fpn.in_channels'", "item 2 is 1000");
     REJECT("track_gn_groups: 32", "track_gn_groups: 48", "key 'roi.track_gn_groups'",
@@ -154,6 +156,41 @@ static void test_rejects(void) {
     CHECK_CONTAINS(rt_error(), "empty");
     CHECK_EQ_INT(parse("- a\n- b\n", &c), RT_ERR_CONFIG);
     CHECK_CONTAINS(rt_error(), "must be a mapping");
+}
+
+// depth: the layer count of custom blocks, or a family name (the reference's tiny config).
+static void test_depth_rule(void) {
+    rt_model_config c;
+    CHECK_EQ_INT(parse_edited("depth: 50, stage_blocks: [3, 4, 6, 3]",
+                              "depth: 14, stage_blocks: [1, 1, 1, 1]", &c), RT_OK);
+    CHECK_EQ_INT(parse_edited("depth: 50, stage_blocks: [3, 4, 6, 3]",
+                              "depth: 50, stage_blocks: [1, 1, 1, 1]", &c), RT_OK);
+    CHECK_EQ_INT(parse_edited("depth: 50, stage_blocks: [3, 4, 6, 3]",
+                              "depth: 101, stage_blocks: [3, 4, 23, 3]", &c), RT_OK);
+    CHECK_EQ_INT(parse_edited("depth: 50, stage_blocks: [3, 4, 6, 3]",
+                              "depth: 18, stage_blocks: [1, 1, 1, 1]", &c), RT_ERR_CONFIG);
+}
+
+// The shipped configs of the Python reference must load here too.
+static void test_reference_configs(void) {
+    const char *files[] = {"tools/ref/configs/r50.yaml", "tools/ref/configs/tiny.yaml"};
+    for (size_t i = 0; i < RT_COUNTOF(files); i++) {
+        FILE *f = fopen(files[i], "r");
+        if (!f) {
+            printf("note: %s not found, not checked\n", files[i]);
+            continue;
+        }
+        static char text[16384];
+        size_t n = fread(text, 1, sizeof text - 1, f);
+        fclose(f);
+        rt_model_config c;
+        rt_status st = rt_model_config_parse(text, n, files[i], &c);
+        CHECK_MSG(st == RT_OK, "%s", rt_error());
+        if (i == 0) {
+            rt_model_config d = rt_model_config_default();
+            CHECK(st == RT_OK && rt_model_config_equal(&c, &d));
+        }
+    }
 }
 
 static void test_validate_struct(void) {
@@ -181,6 +218,8 @@ int main(void) {
     TEST_RUN(test_contract_is_default);
     TEST_RUN(test_round_trip);
     TEST_RUN(test_rejects);
+    TEST_RUN(test_depth_rule);
+    TEST_RUN(test_reference_configs);
     TEST_RUN(test_validate_struct);
     TEST_RUN(test_alloc_failure);
     return test_finish();
