@@ -950,6 +950,128 @@ static void test_alloc_failures(void) {
     CHECK(ok == 1 && nomem > 20);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Mutation fuzzing: random edits of valid files must give OK or an error message, never a crash
+// (run under ASan/UBSan by `make sanitize`).
+
+static uint64_t g_rng = 0x9E3779B97F4A7C15ull;
+
+static uint64_t rnd(void) {
+    g_rng ^= g_rng << 13;
+    g_rng ^= g_rng >> 7;
+    g_rng ^= g_rng << 17;
+    return g_rng;
+}
+
+// 1-3 random edits of `src` into `out` (capacity cap); returns the new length.
+static size_t mutate(const uint8_t *src, size_t n, uint8_t *out, size_t cap) {
+    static const char alphabet[] = "0123456789 \n-+{}[]\":,.eaZ\\/`onull";
+    memcpy(out, src, n);
+    int edits = 1 + (int)(rnd() % 3);
+    for (int e = 0; e < edits && n > 0; e++) {
+        size_t at = rnd() % n;
+        uint8_t c = rnd() % 4 ? (uint8_t)alphabet[rnd() % (sizeof alphabet - 1)] : (uint8_t)rnd();
+        switch (rnd() % 5) {
+        case 0: out[at] = c; break;
+        case 1: memmove(out + at, out + at + 1, n - at - 1); n--; break;
+        case 2:
+            if (n + 1 < cap) {
+                memmove(out + at + 1, out + at, n - at);
+                out[at] = c;
+                n++;
+            }
+            break;
+        case 3: n = at; break;
+        default: { // duplicate a chunk
+            size_t len = 1 + rnd() % 16;
+            if (at + len <= n && n + len < cap) {
+                memmove(out + at + len, out + at, n - at);
+                n += len;
+            }
+        }
+        }
+    }
+    return n;
+}
+
+// PCAN_FUZZ_SCALE=N runs N times as many edits (for a longer run by hand).
+static void fuzz(const shard_dataset_params *p, const char *file, const char *id, int iters) {
+    const char *scale = getenv("PCAN_FUZZ_SCALE");
+    if (scale && atoi(scale) > 1) iters *= atoi(scale);
+    FILE *f = fopen(file, "rb");
+    CHECK(f != NULL);
+    if (!f) return;
+    static uint8_t src[16384], buf[16384 + 64];
+    size_t n = fread(src, 1, sizeof src, f);
+    fclose(f);
+    int ok = 0, bad = 0;
+    for (int it = 0; it < iters; it++) {
+        size_t m = mutate(src, n, buf, sizeof buf);
+        test_write_file(file, buf, m);
+        shard_dataset *ds = NULL;
+        shard_gt *gt = NULL;
+        rt_error_clear();
+        rt_status st = shard_dataset_init(p, &ds);
+        int64_t i = st == RT_OK ? shard_dataset_find(ds, id) : -1;
+        if (i >= 0 && ds->videos[i].has_gt) st = shard_gt_load(ds, (size_t)i, &gt);
+        if (st == RT_OK) {
+            ok++;
+            if (gt) CHECK(gt->n_frames >= 0 && gt->n_objects <= 100000);
+        } else {
+            bad++;
+            CHECK(gt == NULL);
+            CHECK_MSG(rt_error()[0] != '\0', "empty message for status %s", rt_status_name(st));
+        }
+        shard_gt_free(&gt);
+        shard_dataset_free(&ds);
+    }
+    test_write_file(file, src, n);
+    CHECK(bad > iters / 10); // the edits do break files
+    printf("  fuzz %s: %d loaded, %d rejected\n", strrchr(file, '/') + 1, ok, bad);
+}
+
+static void test_fuzz(void) {
+    const char *root = fresh("fuzz-kitti");
+    make_kitti(root, "0000", 4, k_tiny_kitti);
+    shard_dataset_params p = shard_dataset_default_params();
+    p.format = SHARD_FMT_KITTI_MOTS;
+    p.root = root;
+    fuzz(&p, P("%s/instances_txt/0000.txt", root), "0000", 150);
+
+    root = fresh("fuzz-bdd");
+    make_bdd_images(root, "vidA", 3);
+    test_write_text(P("%s/labels/seg_track_20/rles/val/vidA.json", root), k_bdd_json);
+    p = shard_dataset_default_params();
+    p.format = SHARD_FMT_BDD100K_MOTS;
+    p.root = root;
+    p.split = "val";
+    fuzz(&p, P("%s/labels/seg_track_20/rles/val/vidA.json", root), "vidA", 150);
+
+    root = fresh("fuzz-ytvis");
+    for (int f = 0; f <= 10; f += 5) write_frame_jpg(P("%s/JPEGImages/v1/%05d.jpg", root, f), 8, 6);
+    write_frame_jpg(P("%s/JPEGImages/v2/a.jpg", root), 8, 6);
+    test_write_text(P("%s/instances.json", root), k_ytvis_json);
+    p = shard_dataset_default_params();
+    p.format = SHARD_FMT_YOUTUBE_VIS;
+    p.root = root;
+    p.require_sources = false;
+    fuzz(&p, P("%s/instances.json", root), "v1", 150);
+
+    root = fresh("fuzz-png");
+    make_bdd_images(root, "vidA", 1);
+    uint8_t px[8 * 6 * 4] = {0};
+    put(px, 8, 1, 1, 1, 0, 3);
+    put(px, 8, 2, 1, 1, 0, 3);
+    put(px, 8, 5, 7, 4, 2, 300);
+    const char *png = P("%s/labels/seg_track_20/bitmasks/val/vidA/vidA-0000001.png", root);
+    write_png(png, 8, 6, PNG_FORMAT_RGBA, px);
+    p = shard_dataset_default_params();
+    p.format = SHARD_FMT_BDD100K_MOTS;
+    p.root = root;
+    p.split = "val";
+    fuzz(&p, png, "vidA", 80);
+}
+
 int main(void) {
     TEST_RUN(test_natural_order);
     TEST_RUN(test_format_names);
@@ -966,5 +1088,6 @@ int main(void) {
     TEST_RUN(test_malformed_json);
     TEST_RUN(test_malformed_png);
     TEST_RUN(test_alloc_failures);
+    TEST_RUN(test_fuzz);
     return test_finish();
 }
