@@ -35,6 +35,10 @@ void rt_anchors(float stride, const float *scales, int nscale, const float *rati
 }
 
 static float clampf(float v, float lo, float hi) { return v < lo ? lo : (v > hi ? hi : v); }
+// Plain comparisons: fminf/fmaxf are library calls at -O2 without -ffinite-math-only, and this
+// is NMS's inner loop. Boxes are finite here (decoded and clipped).
+static inline float minf(float a, float b) { return a < b ? a : b; }
+static inline float maxf(float a, float b) { return a > b ? a : b; }
 
 void rt_delta_decode(const float *boxes, const float *deltas, int n, int k, const float means[4],
                      const float stds[4], float max_w, float max_h, float *out) {
@@ -74,8 +78,8 @@ void rt_box_iou(const float *a, int n, const float *b, int m, float *out) {
         for (int j = 0; j < m; j++) {
             const float *q = b + (size_t)j * 4;
             float area_b = (q[2] - q[0]) * (q[3] - q[1]);
-            float w = fminf(p[2], q[2]) - fmaxf(p[0], q[0]);
-            float h = fminf(p[3], q[3]) - fmaxf(p[1], q[1]);
+            float w = minf(p[2], q[2]) - maxf(p[0], q[0]);
+            float h = minf(p[3], q[3]) - maxf(p[1], q[1]);
             w = w < 0 ? 0 : w;
             h = h < 0 ? 0 : h;
             float inter = w * h;
@@ -151,8 +155,8 @@ int rt_nms(const float *boxes, const float *scores, const int *idxs, int n, floa
         for (int s = r + 1; s < n; s++) {
             if (removed[s]) continue;
             const float *b = sb + (size_t)s * 4;
-            float w = fmaxf(fminf(a[2], b[2]) - fmaxf(a[0], b[0]), 0.0f);
-            float h = fmaxf(fminf(a[3], b[3]) - fmaxf(a[1], b[1]), 0.0f);
+            float w = maxf(minf(a[2], b[2]) - maxf(a[0], b[0]), 0.0f);
+            float h = maxf(minf(a[3], b[3]) - maxf(a[1], b[1]), 0.0f);
             float inter = w * h;
             if (inter > thr * (area[r] + area[s] - inter)) removed[s] = 1;
         }

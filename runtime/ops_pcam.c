@@ -40,13 +40,12 @@ static void e_rows(float *z, int N, int K, float temp, const float *mask, int in
 
 // z[:,k] /= 1e-6 + Σ_n z[n,k]  (sums in double, ascending n).
 static void l1_cols(float *z, int N, int K, float *colsum) {
-    for (int j = 0; j < K; j++) {
-        double s = 0.0;
-        for (int n = 0; n < N; n++) s += z[(size_t)n * K + j];
-        colsum[j] = (float)s;
-    }
+    double s[RT_PCAM_MAX_K] = {0};
+    for (int n = 0; n < N; n++) // row-wise pass; each column still sums in ascending n
+        for (int j = 0; j < K; j++) s[j] += z[(size_t)n * K + j];
+    for (int j = 0; j < K; j++) colsum[j] = 1e-6f + (float)s[j];
     for (int n = 0; n < N; n++)
-        for (int j = 0; j < K; j++) z[(size_t)n * K + j] /= 1e-6f + colsum[j];
+        for (int j = 0; j < K; j++) z[(size_t)n * K + j] /= colsum[j];
 }
 
 // mu[:,k] /= 1e-6 + ||mu[:,k]||₂  (double sums, ascending c).
@@ -84,11 +83,13 @@ static void em_one(const float *x, int C, int N, const float *mask, int invert, 
 
 void rt_em(const float *x, int C, int N, const float *mask, float *mu, int K, int iters,
            float temp, float *work) {
+    RT_ASSERT(K > 0 && K <= RT_PCAM_MAX_K);
     em_one(x, C, N, mask, 0, mu, K, iters, temp, work, 1);
 }
 
 void rt_em_batch(const float *x, int R, int C, int N, const float *mask, int invert_mask,
                  const float *init, float *mu, int K, int iters, float temp, float *work) {
+    RT_ASSERT(K > 0 && K <= RT_PCAM_MAX_K);
     const size_t ck = (size_t)C * K, cn = (size_t)C * N, wf = rt_em_work_floats(N, K);
 #pragma omp parallel for schedule(dynamic, 1) if (R > 1)
     for (int r = 0; r < R; r++) {

@@ -21,6 +21,10 @@
 
 #include "runtime/core.h"
 
+// Largest prototype count K for rt_em/rt_em_batch (asserted; a model constant, not input):
+// PCAN uses 30 at frame level and 10 per EM in the refine head.
+#define RT_PCAM_MAX_K 64
+
 // Workspace floats for rt_em / rt_pcam_readout / rt_pcam_fg_bg on N pixels and K prototypes.
 size_t rt_em_work_floats(int N, int K);
 

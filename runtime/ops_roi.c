@@ -15,44 +15,42 @@ void rt_roi_levels(const float *boxes, int n, float finest_scale, int nlevels, i
     }
 }
 
-// One bilinear sample: the up-to-4 element offsets (within a channel plane, in pixels) and
-// weights, mmcv's bilinear_interpolate. Returns 0 when the sample is outside (value 0).
-static int bilinear_sample(int H, int W, float y, float x, int off[4], float wt[4]) {
-    if (y < -1.0f || y > (float)H || x < -1.0f || x > (float)W) return 0;
-    if (y <= 0) y = 0;
-    if (x <= 0) x = 0;
-    int y_low = (int)y, x_low = (int)x, y_high, x_high;
-    if (y_low >= H - 1) {
-        y_high = y_low = H - 1;
-        y = (float)y_low;
+// Per-axis sample of the separable bilinear grid: mmcv's bilinear_interpolate splits into an
+// independent y and x part (validity, low/high index, the two weights), and its weights are
+// the products hy·hx, hy·lx, ly·hx, ly·lx of these, so tabulating the axes gives the same bits.
+typedef struct axis_sample {
+    int lo, hi, valid;
+    float l, h; // weight of hi (l) and of lo (h = 1 − l)
+} axis_sample;
+
+static axis_sample axis_at(float v, int size) {
+    axis_sample a = {0, 0, 0, 0.0f, 0.0f};
+    if (v < -1.0f || v > (float)size) return a;
+    if (v <= 0) v = 0;
+    a.valid = 1;
+    a.lo = (int)v;
+    if (a.lo >= size - 1) {
+        a.hi = a.lo = size - 1;
+        v = (float)a.lo;
     } else {
-        y_high = y_low + 1;
+        a.hi = a.lo + 1;
     }
-    if (x_low >= W - 1) {
-        x_high = x_low = W - 1;
-        x = (float)x_low;
-    } else {
-        x_high = x_low + 1;
-    }
-    float ly = y - (float)y_low, lx = x - (float)x_low, hy = 1.0f - ly, hx = 1.0f - lx;
-    off[0] = y_low * W + x_low;
-    off[1] = y_low * W + x_high;
-    off[2] = y_high * W + x_low;
-    off[3] = y_high * W + x_high;
-    wt[0] = hy * hx;
-    wt[1] = hy * lx;
-    wt[2] = ly * hx;
-    wt[3] = ly * lx;
-    return 1;
+    a.l = v - (float)a.lo;
+    a.h = 1.0f - a.l;
+    return a;
 }
 
-// Accumulates one RoI into out image `o` (channels of feat), mmcv's per-output summation order.
-static void roi_align_one(const rt_tensor *feat, float scale, const float *box, int sr,
-                          int aligned, const rt_tensor *out, float *o) {
-    const int H = feat->h, W = feat->w, C = feat->c, OH = out->h, OW = out->w;
-    const int fv = feat->layout == RT_LAYOUT_NCHW8C ? RT_BLOCK : 1;
-    const int ov = out->layout == RT_LAYOUT_NCHW8C ? RT_BLOCK : 1;
-    const size_t fhw = (size_t)H * W, ohw = (size_t)OH * OW;
+// Axis tables up to this many samples (out size x grid) live on the stack; larger RoIs (only
+// possible for boxes far beyond the image) use the per-sample path.
+#define ROI_AXIS_MAX 512
+
+typedef struct roi_geom {
+    float y0, x0, bh, bw, count;
+    int gh, gw;
+} roi_geom;
+
+static roi_geom roi_geometry(const float *box, float scale, int sr, int aligned, int OH, int OW) {
+    roi_geom g;
     const float offset = aligned ? 0.5f : 0.0f;
     float x0 = box[0] * scale - offset, y0 = box[1] * scale - offset;
     float x1 = box[2] * scale - offset, y1 = box[3] * scale - offset;
@@ -61,54 +59,135 @@ static void roi_align_one(const rt_tensor *feat, float scale, const float *box, 
         rw = fmaxf(rw, 1.0f);
         rh = fmaxf(rh, 1.0f);
     }
-    float bh = rh / (float)OH, bw = rw / (float)OW;
-    int gh = sr > 0 ? sr : (int)ceilf(rh / (float)OH);
-    int gw = sr > 0 ? sr : (int)ceilf(rw / (float)OW);
-    float count = (float)RT_MAX(gh * gw, 1);
+    g.x0 = x0;
+    g.y0 = y0;
+    g.bh = rh / (float)OH;
+    g.bw = rw / (float)OW;
+    g.gh = sr > 0 ? sr : (int)ceilf(rh / (float)OH);
+    g.gw = sr > 0 ? sr : (int)ceilf(rw / (float)OW);
+    if (g.gh < 0) g.gh = 0; // NaN/negative sizes: no samples
+    if (g.gw < 0) g.gw = 0;
+    g.count = (float)RT_MAX(g.gh * g.gw, 1);
+    return g;
+}
+
+// Sample coordinate of bin p, sample i, in mmcv's float evaluation order.
+static float sample_coord(float start, int p, float bin, int i, int grid) {
+    return start + (float)p * bin + ((float)i + 0.5f) * bin / (float)grid;
+}
+
+// One channel plane (V = 1, plain) or channel block (V = 8, nChw8c) of one RoI: out[bin][lane]
+// (V floats per bin, bins row-major). Summation per output in mmcv's (iy, ix) order.
+static inline void roi_plane(const float *f, int W, int V, const axis_sample *ys,
+                             const axis_sample *xs, const roi_geom *g, int OH, int OW, float *out) {
     for (int ph = 0; ph < OH; ph++)
         for (int pw = 0; pw < OW; pw++) {
-            size_t pix = (size_t)ph * OW + pw;
-            // Zero this bin for every channel (padding lanes of a blocked output included).
-            if (ov == 1)
-                for (int c = 0; c < C; c++) o[(size_t)c * ohw + pix] = 0.0f;
-            else
-                for (int cb = 0; cb < rt_tensor_cpad(out) / RT_BLOCK; cb++)
-                    memset(o + ((size_t)cb * ohw + pix) * RT_BLOCK, 0, RT_BLOCK * sizeof(float));
-            for (int iy = 0; iy < gh; iy++) {
-                const float y = y0 + (float)ph * bh + ((float)iy + 0.5f) * bh / (float)gh;
-                for (int ix = 0; ix < gw; ix++) {
-                    const float x = x0 + (float)pw * bw + ((float)ix + 0.5f) * bw / (float)gw;
-                    int off[4];
-                    float wt[4];
-                    // An outside sample adds exactly 0 (mmcv adds a 0 value): skip it.
-                    if (!bilinear_sample(H, W, y, x, off, wt)) continue;
-                    for (int c = 0; c < C; c++) {
-                        const float *f = feat->data + (fv == 1 ? (size_t)c * fhw
-                                                               : (size_t)(c / RT_BLOCK) * fhw * RT_BLOCK +
-                                                                     (size_t)(c % RT_BLOCK));
-                        float v = wt[0] * f[(size_t)off[0] * fv] + wt[1] * f[(size_t)off[1] * fv] +
-                                  wt[2] * f[(size_t)off[2] * fv] + wt[3] * f[(size_t)off[3] * fv];
-                        float *d = o + (ov == 1 ? (size_t)c * ohw + pix
-                                                : ((size_t)(c / RT_BLOCK) * ohw + pix) * RT_BLOCK +
-                                                      (size_t)(c % RT_BLOCK));
-                        *d += v;
-                    }
+            float acc[RT_BLOCK] = {0};
+            for (int iy = 0; iy < g->gh; iy++) {
+                const axis_sample *ay = &ys[ph * g->gh + iy];
+                if (!ay->valid) continue;
+                const float *rlo = f + (size_t)ay->lo * W * V, *rhi = f + (size_t)ay->hi * W * V;
+                for (int ix = 0; ix < g->gw; ix++) {
+                    const axis_sample *ax = &xs[pw * g->gw + ix];
+                    if (!ax->valid) continue; // an outside sample adds exactly 0
+                    float w1 = ay->h * ax->h, w2 = ay->h * ax->l, w3 = ay->l * ax->h,
+                          w4 = ay->l * ax->l;
+                    const float *p1 = rlo + (size_t)ax->lo * V, *p2 = rlo + (size_t)ax->hi * V;
+                    const float *p3 = rhi + (size_t)ax->lo * V, *p4 = rhi + (size_t)ax->hi * V;
+                    for (int l = 0; l < V; l++)
+                        acc[l] += w1 * p1[l] + w2 * p2[l] + w3 * p3[l] + w4 * p4[l];
                 }
             }
-            for (int c = 0; c < C; c++) {
-                float *d = o + (ov == 1 ? (size_t)c * ohw + pix
-                                        : ((size_t)(c / RT_BLOCK) * ohw + pix) * RT_BLOCK +
-                                              (size_t)(c % RT_BLOCK));
-                *d /= count;
+            float *o = out + ((size_t)ph * OW + pw) * V;
+            for (int l = 0; l < V; l++) o[l] = acc[l] / g->count;
+        }
+}
+
+// Fallback for RoIs whose sample tables do not fit: the same arithmetic, one sample at a time.
+static void roi_plane_slow(const float *f, int H, int W, int V, const roi_geom *g, int OH, int OW,
+                           float *out) {
+    for (int ph = 0; ph < OH; ph++)
+        for (int pw = 0; pw < OW; pw++) {
+            float acc[RT_BLOCK] = {0};
+            for (int iy = 0; iy < g->gh; iy++) {
+                axis_sample ay = axis_at(sample_coord(g->y0, ph, g->bh, iy, g->gh), H);
+                if (!ay.valid) continue;
+                for (int ix = 0; ix < g->gw; ix++) {
+                    axis_sample ax = axis_at(sample_coord(g->x0, pw, g->bw, ix, g->gw), W);
+                    if (!ax.valid) continue;
+                    float w1 = ay.h * ax.h, w2 = ay.h * ax.l, w3 = ay.l * ax.h, w4 = ay.l * ax.l;
+                    const float *p1 = f + ((size_t)ay.lo * W + ax.lo) * V;
+                    const float *p2 = f + ((size_t)ay.lo * W + ax.hi) * V;
+                    const float *p3 = f + ((size_t)ay.hi * W + ax.lo) * V;
+                    const float *p4 = f + ((size_t)ay.hi * W + ax.hi) * V;
+                    for (int l = 0; l < V; l++)
+                        acc[l] += w1 * p1[l] + w2 * p2[l] + w3 * p3[l] + w4 * p4[l];
+                }
             }
+            float *o = out + ((size_t)ph * OW + pw) * V;
+            for (int l = 0; l < V; l++) o[l] = acc[l] / g->count;
+        }
+}
+
+// RoIAlign of one box into output image `o` (layout of `out`).
+static void roi_align_one(const rt_tensor *feat, float scale, const float *box, int sr,
+                          int aligned, const rt_tensor *out, float *o) {
+    const int H = feat->h, W = feat->w, C = feat->c, OH = out->h, OW = out->w;
+    const int V = feat->layout == RT_LAYOUT_NCHW8C ? RT_BLOCK : 1;
+    const int planes = rt_tensor_cpad(feat) / V;
+    const size_t fplane = (size_t)H * W * V, ohw = (size_t)OH * OW;
+    roi_geom g = roi_geometry(box, scale, sr, aligned, OH, OW);
+    axis_sample ys[ROI_AXIS_MAX], xs[ROI_AXIS_MAX];
+    const int tabled = (long)OH * g.gh <= ROI_AXIS_MAX && (long)OW * g.gw <= ROI_AXIS_MAX;
+    if (tabled) {
+        for (int ph = 0; ph < OH; ph++)
+            for (int iy = 0; iy < g.gh; iy++)
+                ys[ph * g.gh + iy] = axis_at(sample_coord(g.y0, ph, g.bh, iy, g.gh), H);
+        for (int pw = 0; pw < OW; pw++)
+            for (int ix = 0; ix < g.gw; ix++)
+                xs[pw * g.gw + ix] = axis_at(sample_coord(g.x0, pw, g.bw, ix, g.gw), W);
+    }
+    // One plane's bins; written in place when the layouts agree, else scattered from tmp.
+    float tmp[RT_ROI_MAX_BINS * RT_BLOCK];
+    const int direct = (V == 1) == (out->layout == RT_LAYOUT_NCHW);
+    for (int pl = 0; pl < planes; pl++) {
+        const float *f = feat->data + (size_t)pl * fplane;
+        float *dst = direct ? o + (size_t)pl * ohw * V : tmp;
+        if (V == RT_BLOCK) { // constant V so the lane loops vectorise
+            if (tabled) roi_plane(f, W, RT_BLOCK, ys, xs, &g, OH, OW, dst);
+            else roi_plane_slow(f, H, W, RT_BLOCK, &g, OH, OW, dst);
+        } else {
+            if (tabled) roi_plane(f, W, 1, ys, xs, &g, OH, OW, dst);
+            else roi_plane_slow(f, H, W, 1, &g, OH, OW, dst);
+        }
+        if (direct) continue;
+        for (int l = 0; l < V; l++) {
+            int c = pl * V + l;
+            if (c >= C) break;
+            if (V == 1) { // plain input -> blocked output
+                float *d = o + (size_t)(c / RT_BLOCK) * ohw * RT_BLOCK + c % RT_BLOCK;
+                for (size_t i = 0; i < ohw; i++) d[i * RT_BLOCK] = tmp[i];
+            } else { // blocked input -> plain output
+                float *d = o + (size_t)c * ohw;
+                for (size_t i = 0; i < ohw; i++) d[i] = tmp[i * RT_BLOCK + l];
+            }
+        }
+    }
+    // Padding lanes of a blocked output fed from a plain input.
+    if (V == 1 && out->layout == RT_LAYOUT_NCHW8C && C % RT_BLOCK)
+        for (int c = C; c < rt_tensor_cpad(out); c++) {
+            float *d = o + (size_t)(c / RT_BLOCK) * ohw * RT_BLOCK + c % RT_BLOCK;
+            for (size_t i = 0; i < ohw; i++) d[i * RT_BLOCK] = 0.0f;
         }
 }
 
 rt_status rt_roi_align(const rt_tensor *feat, float spatial_scale, const float *boxes, int n,
                        const int *out_index, int sampling_ratio, int aligned, rt_tensor *out) {
-    if (feat->c != out->c || feat->n < 1 || feat->h <= 0 || feat->w <= 0)
-        return rt_error_set(RT_ERR_SHAPE, "roi_align: feature [%d,%d,%d,%d], output channels %d",
-                            feat->n, feat->c, feat->h, feat->w, out->c);
+    if (feat->c != out->c || feat->n < 1 || feat->h <= 0 || feat->w <= 0 ||
+        (long)out->h * out->w > RT_ROI_MAX_BINS)
+        return rt_error_set(RT_ERR_SHAPE, "roi_align: feature [%d,%d,%d,%d], output [%d,%d,%d,%d] "
+                            "(at most %d bins)", feat->n, feat->c, feat->h, feat->w, out->n,
+                            out->c, out->h, out->w, RT_ROI_MAX_BINS);
     for (int i = 0; i < n; i++) {
         int oi = out_index ? out_index[i] : i;
         if (oi < 0 || oi >= out->n)
@@ -128,8 +207,9 @@ rt_status rt_roi_align(const rt_tensor *feat, float spatial_scale, const float *
 rt_status rt_roi_align_fpn(const rt_tensor *feats, const float *strides, int nlevels,
                            const float *boxes, int n, float finest_scale, int sampling_ratio,
                            rt_tensor *out, int *levels) {
-    if (n > out->n)
-        return rt_error_set(RT_ERR_SHAPE, "roi_align_fpn: %d boxes, output holds %d", n, out->n);
+    if (n > out->n || (long)out->h * out->w > RT_ROI_MAX_BINS)
+        return rt_error_set(RT_ERR_SHAPE, "roi_align_fpn: %d boxes into [%d,%d,%d,%d] (at most "
+                            "%d bins)", n, out->n, out->c, out->h, out->w, RT_ROI_MAX_BINS);
     for (int l = 0; l < nlevels; l++)
         if (feats[l].c != out->c || feats[l].h <= 0 || feats[l].w <= 0)
             return rt_error_set(RT_ERR_SHAPE, "roi_align_fpn: level %d is [%d,%d,%d,%d], output "

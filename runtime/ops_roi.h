@@ -18,6 +18,9 @@
 #include "runtime/core.h"
 #include "runtime/tensor.h"
 
+// Largest RoIAlign output (out_h·out_w); PCAN uses 7x7 and 14x14.
+#define RT_ROI_MAX_BINS 1024
+
 // mmdet map_roi_levels: lvl = clamp(floor(log2(sqrt(w·h)/finest_scale + 1e-6)), 0, nlevels-1)
 // in float32, w = x2-x1, h = y2-y1 in network-input pixels.
 void rt_roi_levels(const float *boxes, int n, float finest_scale, int nlevels, int *levels);
@@ -27,7 +30,8 @@ void rt_roi_levels(const float *boxes, int n, float finest_scale, int nlevels, i
 // NULL) of out [R,C,out_h,out_w]. aligned=1: coordinates shift by −0.5 and no minimum size
 // (mmcv default, used by PCAN); aligned=0: no shift, size ≥ 1. sampling_ratio 0 = adaptive
 // ceil(roi_size/out) samples per bin axis. Samples with y < −1, y > H, x < −1 or x > W count as 0.
-// RT_ERR_SHAPE when channels differ or an index is out of range.
+// RT_ERR_SHAPE when channels differ, an index is out of range or the output has more than
+// RT_ROI_MAX_BINS bins.
 rt_status rt_roi_align(const rt_tensor *feat, float spatial_scale, const float *boxes, int n,
                        const int *out_index, int sampling_ratio, int aligned, rt_tensor *out);
 

@@ -66,6 +66,9 @@ static void test_roi_align_random(void) {
         float w = ref_uniform(&rng, 0, 90), h = ref_uniform(&rng, 0, 90);
         boxes[i * 4] = x, boxes[i * 4 + 1] = y, boxes[i * 4 + 2] = x + w, boxes[i * 4 + 3] = y + h;
     }
+    // Two huge boxes take the untabled per-sample path (7 bins x 79 samples > 512).
+    const float huge[8] = {-1000, -900, 1200, 1300, -1100, 20, 1150, 2300};
+    memcpy(boxes, huge, sizeof huge);
     float *ref = malloc((size_t)R * C * OUT * OUT * 4);
     for (int i = 0; i < R; i++)
         naive_roi_align(fp, C, H, W, 0.25f, boxes + i * 4, OUT, OUT, ref + (size_t)i * C * OUT * OUT);
