@@ -273,10 +273,15 @@ static float box_iou(const float *a, const float *b) {
     return overlap / uni;
 }
 
+// Four interleaved double partial sums (k mod 4), combined in a fixed order: deterministic, and
+// not bound by the latency of one long add chain (the worst case is 100 x 1100 x 256 products).
 static float dot(const float *a, const float *b, int n) {
-    double s = 0.0;
-    for (int k = 0; k < n; k++) s += (double)a[k] * (double)b[k];
-    return (float)s;
+    double s[4] = {0.0, 0.0, 0.0, 0.0};
+    int k = 0;
+    for (; k + 4 <= n; k += 4)
+        for (int l = 0; l < 4; l++) s[l] += (double)a[k + l] * (double)b[k + l];
+    for (; k < n; k++) s[k & 3] += (double)a[k] * (double)b[k];
+    return (float)((s[0] + s[1]) + (s[2] + s[3]));
 }
 
 static rt_status check_dets(const rt_tracker *t, int frame_id, const rt_tracker_dets *d) {

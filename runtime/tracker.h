@@ -21,7 +21,10 @@
 // bbox_overlaps (no +1, union clamped to 1e-6), the embedding momentum is
 // (float)(1-m)·old + (float)m·new. Dot products are accumulated in double in index order and
 // rounded to float; softmaxes subtract the maximum first. No threads; results depend only on
-// the inputs.
+// the inputs. PyTorch's exp differs from libm's in the last bit, so a similarity within an ulp of
+// match_score_thr can decide differently: on ~9,000 random frames checked against the SysCV/pcan
+// tracker (torch 1.13 CPU), ids, references, tracks and backdrops agreed except for one such tie
+// (S = 0.5 here, 0.50000006 there).
 //
 // Ties (both documented deviations from "unspecified" in PyTorch): equal scores keep their input
 // order (stable sort), and a row maximum shared by several memo entries picks the first one in
