@@ -4,8 +4,30 @@
 //     if (rt_model_config_parse(text, strlen(text), "w.h5:config", &cfg) != RT_OK)
 //         fprintf(stderr, "pcan: %s\n", rt_error());   // "w.h5:config:7:14: key 'fpn.num_outs': ..."
 //
-// The YAML has exactly the sections and keys of the struct below (the weight-file contract in
-// tools/README.md and runtime/weights.h). Parsing is strict: every key must be present, unknown
+// The YAML has exactly the sections and keys of the struct below; the official model's
+// (rt_model_config_to_yaml of rt_model_config_default, reals as written in PCAN's config):
+//
+//   name: pcan-r50-bdd100k-mots
+//   classes: [pedestrian, rider, car, truck, bus, train, motorcycle, bicycle]
+//   input: {scale: [1296, 720], mean: [123.675, 116.28, 103.53], std: [58.395, 57.12, 57.375],
+//           to_rgb: true, pad_divisor: 32}
+//   backbone: {depth: 50, stage_blocks: [3, 4, 6, 3], stem_channels: 64, base_channels: 64}
+//   fpn: {in_channels: [256, 512, 1024, 2048], out_channels: 256, num_outs: 5}
+//   rpn: {feat_channels: 256, anchor_scales: [8.0], anchor_ratios: [0.5, 1.0, 2.0],
+//         anchor_strides: [4, 8, 16, 32, 64], nms_pre: 1000, max_per_img: 1000, nms_thr: 0.7}
+//   roi: {featmap_strides: [4, 8, 16, 32], finest_scale: 56, bbox_roi_size: 7, mask_roi_size: 14,
+//         bbox_fc_channels: 1024, bbox_num_fcs: 2, bbox_stds: [0.1, 0.1, 0.2, 0.2],
+//         mask_num_convs: 4, mask_channels: 256, track_num_convs: 4, track_channels: 256,
+//         track_gn_groups: 32, track_num_fcs: 1, track_fc_channels: 1024, embed_channels: 256}
+//   pcam: {prototypes: 30, iterations: 3, levels: 2}
+//   refine: {channels: 256, num_convs: 4, pos_protos: 10, neg_protos: 10, stages: 6}
+//   test: {score_thr: 0.5, nms_iou: 0.5, max_per_img: 100, mask_thr: 0.5}
+//   tracker: {init_score_thr: 0.7, obj_score_thr: 0.3, match_score_thr: 0.5,
+//             memo_tracklet_frames: 10, memo_backdrop_frames: 1, memo_momentum: 0.8,
+//             nms_conf_thr: 0.5, nms_backdrop_iou_thr: 0.3, nms_class_iou_thr: 0.7,
+//             with_cats: true}
+//
+// Parsing is strict: every key must be present, unknown
 // and duplicate keys, wrong types (a quoted number, a real where an integer is wanted), lists of
 // the wrong length, out-of-range values and inconsistent values (depth vs stage_blocks, FPN inputs
 // vs backbone widths, GroupNorm groups vs channels, ...) are RT_ERR_CONFIG errors citing

@@ -10,17 +10,25 @@
 //     if (rt_weights_check_all_used(w) != RT_OK) goto fail;   // names every tensor left over
 //     rt_weights_close(&w);                 // frees every tensor; copy what you keep
 //
-// The file (written by tools/pth2h5.py and tools/ref; contract in tools/README.md): every
-// state_dict key is one dataset at the root named exactly by the key, float32 (int64 for the 0-dim
-// BatchNorm `num_batches_tracked`), with the PyTorch shape. Root attributes: `format` =
-// "pcan-weights", `version` = 1 (integer), `name`, `config` (the model config as YAML, see
-// runtime/model_config.h), `source_sha256` (64 lowercase hex digits). Strings may be
-// variable-length or fixed-length HDF5 strings.
+// The file format ("pcan-weights", version 1; written by tools/pth2h5.py and tools/ref, this
+// comment is the reference):
+//   - one dataset per PyTorch state_dict key, at the root, named exactly by the key
+//     ("backbone.layer1.0.conv1.weight", "roi_head.refine_head.pos_mu", "mu0"), with the tensor's
+//     shape; float32 little-endian, except the BatchNorm `num_batches_tracked` buffers, which are
+//     int64 scalars (HDF5 scalar dataspace); contiguous, uncompressed, no object timestamps;
+//   - root attributes: `format` = "pcan-weights"; `version` = 1 (int32 scalar); `name`; `config`
+//     (the model configuration as YAML, every key present: runtime/model_config.h);
+//     `source_sha256` (64 lowercase hex digits: sha256 of the source checkpoint, or of the
+//     recipe/seed text for generated weights). Strings are variable-length UTF-8 as h5py writes
+//     them; fixed-length strings are accepted too.
+// The key set of a config is rt_weights_expected(); for the official config it is the 397 keys
+// of tests/data/pcan-r50-bdd100k-mots.keys.tsv.
 //
 // rt_weights_open reads the attributes, parses the config strictly, reads every tensor into one
-// block of memory (float32 or int64, converted to native byte order) and hashes the file. Tensors
-// are owned by the rt_weights object and stay valid until rt_weights_close. Unknown major
-// versions are refused.
+// block of memory (float32 or int64, converted to native byte order; ~250 MB for R50) and hashes
+// the file. Tensors are owned by the rt_weights object and stay valid until rt_weights_close, so
+// a model that keeps weights copies (or folds) them and then closes the file. Versions other than
+// 1 are refused.
 //
 // Thread safety: the HDF5 library is not thread-safe, so open/close must not run while another
 // thread makes HDF5 calls. rt_weights_get and friends mark tensors as used and so must be called

@@ -521,6 +521,39 @@ static void test_open_alloc_failures(void) {
     CHECK(failures > 5);
 }
 
+// Weight files committed by the Python tools (h5py-written) must load and match their config.
+static void test_committed_weight_files(void) {
+    const char *files[] = {"tests/fixtures/tiny.weights.h5", "models/tiny.weights.h5"};
+    for (size_t i = 0; i < RT_COUNTOF(files); i++) {
+        FILE *f = fopen(files[i], "rb");
+        if (!f) {
+            printf("note: %s not present, not checked\n", files[i]);
+            continue;
+        }
+        fclose(f);
+        rt_weights *w = NULL;
+        if (rt_weights_open(files[i], &w) != RT_OK) {
+            test_fail(__FILE__, __LINE__, "%s", rt_error());
+            continue;
+        }
+        CHECK_MSG(rt_weights_validate(w) == RT_OK, "%s", rt_error());
+        rt_weight_spec *specs;
+        int n;
+        CHECK_EQ_INT(rt_weights_expected(rt_weights_config(w), &specs, &n), RT_OK);
+        for (int t = 0; t < n; t++) {
+            const float *data;
+            if (specs[t].dtype == RT_DTYPE_I64)
+                CHECK_EQ_INT(rt_weights_skip(w, specs[t].key), RT_OK);
+            else
+                CHECK_EQ_INT(rt_weights_get(w, specs[t].key, specs[t].ndim, specs[t].shape, &data),
+                             RT_OK);
+        }
+        CHECK_EQ_INT(rt_weights_check_all_used(w), RT_OK);
+        rt_free(specs);
+        rt_weights_close(&w);
+    }
+}
+
 int main(void) {
     TEST_RUN(test_valid_tiny_file_loads);
     TEST_RUN(test_r50_keys_equal_tsv);
@@ -528,5 +561,6 @@ int main(void) {
     TEST_RUN(test_tensor_mismatches);
     TEST_RUN(test_bn_folding);
     TEST_RUN(test_open_alloc_failures);
+    TEST_RUN(test_committed_weight_files);
     return test_finish();
 }

@@ -7,8 +7,7 @@ Input: an mmcv checkpoint (a torch.save'd dict with `meta` (config text, CLASSES
 `state_dict` and usually `optimizer`) or a plain state_dict. Output: one dataset per state_dict
 key at the root (float32; int64 scalars for BatchNorm num_batches_tracked), contiguous,
 uncompressed, without timestamps, and the root attributes format, version, name, config (YAML)
-and source_sha256 (sha256 of the checkpoint file). The contract is in tools/README.md and
-runtime/weights.h.
+and source_sha256 (sha256 of the checkpoint file). The format is specified at the top of runtime/weights.h.
 
 The model config is rebuilt from the tensor shapes (depth from the number of blocks, widths from
 the shapes, class count from the class head); class names come from meta['CLASSES'] or
