@@ -2,6 +2,7 @@
 """Convert a PCAN PyTorch checkpoint into a pcan-weights file (HDF5, format version 1).
 
     /usr/bin/python3 tools/pth2h5.py pcan_pretrained_model.pth models/pcan-r50.weights.h5 --verify
+    /usr/bin/python3 tools/pth2h5.py pcan_pretrained_model.pth --list     # meta, variant, keys
 
 Input: an mmcv checkpoint (a torch.save'd dict with `meta` (config text, CLASSES, ...),
 `state_dict` and usually `optimizer`) or a plain state_dict. Output: one dataset per state_dict
@@ -590,11 +591,30 @@ def convert(ckpt, out, name=None, classes=None, sets=(), do_verify=False):
             'verified': do_verify}
 
 
+def describe(ckpt, out=sys.stdout):
+    """Prints what a checkpoint holds: meta, the variant verdict and every key with its shape
+    and dtype (key<TAB>shape<TAB>dtype, the layout of tests/data/*.keys.tsv)."""
+    sd, meta = load_checkpoint(ckpt)
+    print('# %s: %d tensors, sha256 %s' % (ckpt, len(sd), file_sha256(ckpt)), file=out)
+    for k in sorted(meta):
+        v = meta[k]
+        if k == 'config' and isinstance(v, str):
+            types = sorted(set(re.findall(r"type\s*=\s*'([A-Za-z0-9_]+)'", v)))
+            print('# meta config: %d characters; types %s' % (len(v), ', '.join(types)), file=out)
+        else:
+            print('# meta %s: %s' % (k, str(v)[:200]), file=out)
+    variant = detect_variant(list(sd))
+    print('# variant: %s' % (variant or 'PCAN (fixed_pcan: refine head present)'), file=out)
+    for k, t in sd.items():
+        print('%s\t%s\t%s' % (k, ','.join(str(d) for d in t.shape),
+                               str(t.dtype).replace('torch.', '')), file=out)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(
         description='Convert a PCAN PyTorch checkpoint into a pcan-weights HDF5 file.')
     ap.add_argument('checkpoint', help='mmcv checkpoint or plain state_dict (.pth)')
-    ap.add_argument('out', help='output .h5 file (written atomically)')
+    ap.add_argument('out', nargs='?', help='output .h5 file (written atomically)')
     ap.add_argument('--name', help='model name (default: pcan-r50-bdd100k-mots for the official '
                     'structure, else the output file name)')
     ap.add_argument('--classes', help="comma-separated class names in label order, or 'bdd100k' "
@@ -603,7 +623,18 @@ def main(argv=None):
                     help='override a config value (YAML syntax), e.g. --set test.score_thr=0.4')
     ap.add_argument('--verify', action='store_true',
                     help='read the result back and compare every tensor bit for bit')
+    ap.add_argument('--list', action='store_true',
+                    help='only print the meta data, the variant and the key list; write nothing')
     args = ap.parse_args(argv)
+    if args.list:
+        try:
+            describe(args.checkpoint)
+        except ConversionError as e:
+            print('pth2h5: error: %s' % e, file=sys.stderr)
+            return 2
+        return 0
+    if not args.out:
+        ap.error('the output file is required (or use --list)')
     classes = None
     if args.classes:
         classes = (list(BDD100K_CLASSES) if args.classes == 'bdd100k'

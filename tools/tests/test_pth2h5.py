@@ -306,6 +306,22 @@ class Pth2H5Test(unittest.TestCase):
         s = pth2h5.convert(ckpt, self.path('foreign.h5'))
         self.assertEqual(s['tensors'], 397)
 
+    def test_list(self):
+        cfg, sd = self.small_r50_like()
+        ckpt = self.path('l.pth')
+        torch.save({'meta': {'CLASSES': pth2h5.BDD100K_CLASSES,
+                             'config': "model = dict(type='EMQuasiDenseMaskRCNNRefine', "
+                                       "roi_head=dict(type='QuasiDenseSegRoIHeadRefine'))"},
+                    'state_dict': sd}, ckpt)
+        buf = io.StringIO()
+        pth2h5.describe(ckpt, buf)
+        text = buf.getvalue()
+        self.assertIn('types EMQuasiDenseMaskRCNNRefine, QuasiDenseSegRoIHeadRefine', text)
+        self.assertIn('# variant: PCAN', text)
+        self.assertIn('backbone.bn1.num_batches_tracked\t\tint64\n', text)
+        self.assertIn('mu0\t1,8,3\tfloat32\n', text)
+        self.assertEqual(len([l for l in text.splitlines() if not l.startswith('#')]), 397)
+
     def test_not_a_checkpoint(self):
         bad = self.path('junk.pth')
         with open(bad, 'wb') as f:
