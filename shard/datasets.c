@@ -2,6 +2,7 @@
 // The format readers live in ds_txt.c (KITTI MOTS, MOTS20, synth), ds_json.c (Scalabel,
 // YouTube-VIS) and ds_png.c (BDD100K bitmasks).
 #include <fnmatch.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -751,6 +752,9 @@ rt_status shard_dataset_init(const shard_dataset_params *p, shard_dataset **out)
         return rt_error_set(RT_ERR_CONFIG, "dataset.root is required");
     if ((size_t)p->format >= RT_COUNTOF(k_format_names))
         return rt_error_set(RT_ERR_CONFIG, "dataset.format %d is unknown", (int)p->format);
+    // jansson seeds its hash function on first use, racily unless done before threads start:
+    // do it here, so that shard_gt_load may run on several threads.
+    json_object_seed(0);
     shard_dataset *ds = rt_calloc(1, sizeof *ds);
     if (!ds) return rt_error_set(RT_ERR_NOMEM, "out of memory");
     ds->format = p->format;

@@ -58,19 +58,22 @@
 // indices refer to it. When it is empty, the format's own list is used: kitti-mots {car,
 // pedestrian}, mots20 {pedestrian}, bdd100k-mots the 8 classes {pedestrian, rider, car, truck,
 // bus, train, motorcycle, bicycle}, youtube-vis the JSON categories in id order, synth
-// classes.txt. `class_map` maps a ground-truth class (id as decimal text, or name) to a class
-// name of that list, or to the word `ignore` (the objects become class-less ignore regions). When
-// the job gives a map it replaces the format's default map, which is:
-//   kitti-mots  1 -> car, 2 -> pedestrian;  mots20  2 -> pedestrian;  synth  k -> its name;
-//   youtube-vis  each category -> the class of the same name;
-//   bdd100k-mots  each of the 8 -> itself; aliases bike->bicycle, caravan->car, motor->motorcycle,
-//                 person->pedestrian, van->car; distractors 'other person'->pedestrian,
-//                 'other vehicle'->car, trailer->truck as ignore regions (bdd100k_to_scalabel).
-// Unmapped classes (and default-map entries whose class the list lacks) follow the protocol
-// (METRICS.md): kitti-mots, mots20, synth and youtube-vis drop those objects (they are evaluated
-// per class, so other classes never see them); bdd100k-mots rejects the file ("unknown category",
-// as scalabel does). Ignore regions: KITTI/MOTS20/synth class 10 (class_index -1); BDD labels with
-// the crowd or ignored attribute (class kept); YouTube-VIS iscrowd (ignore and crowd set).
+// classes.txt. Each ground-truth class goes through the first matching rule of:
+//   1. the job's `class_map`: key = class id (decimal text) or name (KITTI/MOTS20 1 = car,
+//      2 = pedestrian; synth the classes.txt names; BDD category names; YouTube-VIS category id
+//      or name); value = a name of the class list, `ignore` (the objects become class-less
+//      ignore regions) or `drop`. A value that is none of these is RT_ERR_CONFIG.
+//   2. the format's default map (an entry whose class the list lacks drops its objects):
+//      kitti-mots 1 -> car, 2 -> pedestrian; mots20 2 -> pedestrian; synth k -> its name;
+//      youtube-vis each category -> the class of the same name; bdd100k-mots each of the 8 ->
+//      itself, aliases bike->bicycle, caravan->car, motor->motorcycle, person->pedestrian,
+//      van->car, and distractors 'other person'->pedestrian, 'other vehicle'->car,
+//      trailer->truck as ignore regions of that class (bdd100k_to_scalabel).
+//   3. no rule: as the protocol does (METRICS.md). kitti-mots, mots20, synth and youtube-vis drop
+//      the objects (evaluation is per class, so other classes never see them); bdd100k-mots
+//      rejects the file with "unknown category", as scalabel does.
+// Ignore regions: KITTI/MOTS20/synth class 10 (always; class_index -1); BDD labels with the crowd
+// or ignored attribute (class kept); YouTube-VIS iscrowd (ignore and crowd set).
 //
 // Errors: RT_ERR_CONFIG for bad params (unknown format, missing split, class map naming an
 // unknown class), RT_ERR_IO for missing folders/files, RT_ERR_FORMAT for malformed annotations

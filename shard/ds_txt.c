@@ -111,7 +111,12 @@ rt_status shard_gt_read_txt(const shard_dataset *ds, const shard_dataset_video *
         } else {
             char id[16];
             snprintf(id, sizeof id, "%d", class_id);
-            const shard_class_rule *r = shard_class_lookup(ds, id, NULL);
+            // KITTI MOTS / MOTS20 class names, so that a job may map "car" as well as "1".
+            const char *name = ds->format == SHARD_FMT_SYNTH ? NULL
+                               : class_id == 1              ? "car"
+                               : class_id == 2              ? "pedestrian"
+                                                            : NULL;
+            const shard_class_rule *r = shard_class_lookup(ds, id, name);
             // Unmapped classes are not evaluated by TrackEval's MOTS protocols: drop them.
             if (!r || r->class_index == SHARD_CLASS_DROP) {
                 // Still checked: a malformed line is an error whatever its class.

@@ -323,6 +323,20 @@ static void test_kitti_mots(void) {
     if (gt) check_tiny_gt(gt, 2, 0);
     shard_gt_free(&gt);
     shard_dataset_free(&ds);
+
+    // A map by KITTI class name and by id onto other model names.
+    const char *mine[] = {"person", "vehicle"};
+    shard_class_map_entry map[] = {{"car", "vehicle"}, {"2", "person"}};
+    p.classes = mine;
+    p.n_classes = 2;
+    p.class_map = map;
+    p.n_class_map = 2;
+    ds = open_ds(&p);
+    if (!ds) return;
+    gt = load_gt(ds, "0000");
+    if (gt) check_tiny_gt(gt, 1, 0);
+    shard_gt_free(&gt);
+    shard_dataset_free(&ds);
 }
 
 static void test_kitti_trackeval_layout(void) {
@@ -507,6 +521,26 @@ static void test_bdd_scalabel(void) {
     }
     shard_gt_free(&gt);
     shard_dataset_free(&ds);
+
+    // The job's map wins over the defaults: distractors dropped, vans kept as ignore regions.
+    shard_class_map_entry map[] = {{"other person", "drop"}, {"van", "ignore"}};
+    p.gt = NULL;
+    p.class_map = map;
+    p.n_class_map = 2;
+    ds = open_ds(&p);
+    if (!ds) return;
+    gt = load_gt(ds, "vidA");
+    if (gt) {
+        CHECK_EQ_INT(gt->frames[0].n_objects, 3);
+        CHECK_EQ_INT(gt->frames[0].objects[2].track_id, 5);
+        CHECK_EQ_INT(gt->frames[0].objects[2].class_index, -1);
+        CHECK(gt->frames[0].objects[2].ignore);
+    }
+    shard_gt_free(&gt);
+    shard_dataset_free(&ds);
+    p.class_map = NULL;
+    p.n_class_map = 0;
+    p.gt = P("%s/all.json", root);
 
     p.require_sources = true;
     expect_load_error(&p, NULL, RT_ERR_IO,
