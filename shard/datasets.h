@@ -46,7 +46,8 @@
 //   youtube-vis   root/JPEGImages/<video>/ and the annotation JSON gt (default
 //                 root/instances.json) with videos[].file_names "<video>/<frame>"; segmentations
 //                 are compressed or uncompressed COCO RLE or null. The JSON is parsed whole on
-//                 every load. Frames not listed in file_names have `annotated == false`.
+//                 every load. Frames not listed in file_names have `annotated == false`. A JSON
+//                 without `annotations` (valid/test splits) lists no ground truth.
 //   synth         what `pcan synth` writes: root/classes.txt (class names, one per line; class id
 //                 k is line k, 1-based), root/instances_txt/<video>.txt (KITTI MOTS lines, class
 //                 ids 1..K, 10 = ignore, obj_id = class*1000 + instance) and the sources

@@ -418,6 +418,8 @@ rt_status shard_ytvis_index(const char *path, shard_strvec *videos, shard_strvec
         if ((st = shard_strvec_push(videos, folder)) != RT_OK) goto done;
     }
     sort_unique(videos);
+    // valid/test splits ship videos without annotations: no ground truth there.
+    if (!anns) shard_strvec_free(videos);
     if ((st = ytvis_categories(path, root, &cats, &n_cats)) != RT_OK) goto done;
     for (size_t i = 0; i < n_cats; i++) {
         char id[32];

@@ -661,6 +661,15 @@ static void test_youtube_vis(void) {
     shard_gt_free(&gt);
     shard_dataset_free(&ds);
 
+    // A valid/test split: videos and categories, no annotations -> no ground truth.
+    test_write_text(P("%s/valid.json", root), "{\"videos\": [{\"id\": 5, \"file_names\": "
+                    "[\"v1/00000.jpg\"]}], \"categories\": [{\"id\": 1, \"name\": \"x\"}]}");
+    p.gt = P("%s/valid.json", root);
+    ds = open_ds(&p);
+    if (ds) CHECK(!ds->videos[0].has_gt && !ds->videos[1].has_gt && !ds->videos[2].has_gt);
+    shard_dataset_free(&ds);
+    p.gt = NULL;
+
     // The job's classes with a map by id: person -> pedestrian; car is not in the list: dropped.
     const char *cls[] = {"pedestrian", "rider"};
     shard_class_map_entry map[] = {{"1", "pedestrian"}};
@@ -902,7 +911,7 @@ static void test_malformed_json(void) {
                       P("%s: annotations[0].segmentations[0].counts: rle: counts add up to 6",
                         file), false);
     test_write_text(file, "{\"videos\": [{\"id\": 1, \"file_names\": [\"v1/00007.jpg\"]}], "
-                          "\"categories\": []}");
+                          "\"categories\": [], \"annotations\": []}");
     expect_load_error(&p, "v1", RT_ERR_FORMAT,
                       P("%s: videos[0].file_names[0]: '00007.jpg' is not a frame of "
                         "%s/JPEGImages/v1", file, root), true);
@@ -955,6 +964,30 @@ static void test_malformed_png(void) {
 
 // Every allocation of a load fails in turn: the load reports NOMEM (or succeeds) and frees
 // everything (ASan checks leaks); nothing crashes.
+// The tiny example committed in tests/data (used by jobs/tiny.yaml) loads as the example says.
+static void test_committed_tiny(void) {
+    const char *root = "tests/data/kitti-mots-tiny";
+    struct stat st;
+    if (stat(root, &st) != 0) {
+        printf("  (no %s in the working folder; skipped)\n", root);
+        return;
+    }
+    shard_dataset_params p = shard_dataset_default_params();
+    p.format = SHARD_FMT_KITTI_MOTS;
+    p.root = root;
+    shard_class_map_entry map[] = {{"1", "car"}, {"2", "pedestrian"}}; // as in jobs/tiny.yaml
+    p.class_map = map;
+    p.n_class_map = 2;
+    shard_dataset *ds = open_ds(&p);
+    if (!ds) return;
+    CHECK_EQ_INT(ds->n_videos, 1);
+    CHECK_EQ_INT(ds->videos[0].frames, 4);
+    shard_gt *gt = load_gt(ds, "0000");
+    if (gt) check_tiny_gt(gt, 0, 1);
+    shard_gt_free(&gt);
+    shard_dataset_free(&ds);
+}
+
 static void test_alloc_failures(void) {
     const char *root = (fresh("oom"));
     make_kitti(root, "0000", 4, k_tiny_kitti);
@@ -1121,6 +1154,7 @@ int main(void) {
     TEST_RUN(test_malformed_text);
     TEST_RUN(test_malformed_json);
     TEST_RUN(test_malformed_png);
+    TEST_RUN(test_committed_tiny);
     TEST_RUN(test_alloc_failures);
     TEST_RUN(test_fuzz);
     return test_finish();
