@@ -42,6 +42,8 @@ struct shard_video {
     AVCodecContext *cc;
     AVPacket *pkt;
     int flushing; // the demuxer is at its end and the decoder has been told
+    int64_t packets_read;  // of the video stream
+    int check_packets;     // the container's sample table is exact: fewer packets = truncated
 
     // Folders: names[i] points into name_blob, sorted naturally.
     char *name_blob;
@@ -294,6 +296,9 @@ static rt_status file_open(shard_video *v, const struct stat *st) {
     if (s->nb_frames > 0) {
         v->info.frames = s->nb_frames;
         v->info.frames_source = SHARD_VIDEO_COUNT_CONTAINER;
+        // MP4/MOV count samples exactly (one packet each, even those an edit list hides from
+        // the output), so missing packets mean a cut file. AVI headers are not that reliable.
+        v->check_packets = strstr(v->fmt->iformat->name, "mp4") != NULL;
     } else {
         double secs = -1;
         if (s->duration != AV_NOPTS_VALUE && s->duration > 0)
@@ -327,6 +332,11 @@ static rt_status file_next(shard_video *v) {
             return rt_error_set(RT_ERR_DECODE, "%s: frame %lld: decoder stalled while draining",
                                 v->path, at);
         ret = av_read_frame(v->fmt, v->pkt);
+        if (ret == AVERROR_EOF && v->check_packets && v->packets_read < v->info.frames)
+            return rt_error_set(RT_ERR_DECODE,
+                                "%s: frame %lld: the file ends after %lld of the %lld packets "
+                                "its index lists (truncated file?)",
+                                v->path, at, (long long)v->packets_read, (long long)v->info.frames);
         if (ret == AVERROR_EOF) {
             v->flushing = 1;
             ret = avcodec_send_packet(v->cc, NULL);
@@ -344,6 +354,7 @@ static rt_status file_next(shard_video *v) {
             av_packet_unref(v->pkt);
             continue;
         }
+        v->packets_read++;
         if (v->pkt->flags & AV_PKT_FLAG_CORRUPT) {
             av_packet_unref(v->pkt);
             return rt_error_set(RT_ERR_DECODE,

@@ -51,7 +51,13 @@
 //   > params.max_pixels pixels); a frame whose size differs from the first (mixed folder
 //   sizes, mid-stream resolution change).
 // - RT_ERR_DECODE: a packet or image the decoder rejects, a packet the demuxer marks corrupt,
-//   or a read error in the middle of the file (truncated data). A corrupt frame mid-stream
+//   or a read error in the middle of the file (truncated data), or an MP4/MOV that ends before
+//   all the packets its sample table lists (cut at a packet boundary). A file cut short
+//   elsewhere can end early without an error when the format has no index to compare with
+//   (Matroska/WebM, raw streams): `frames` then exceeds what was read, and callers that know
+//   the expected count (ground truth) should compare. Edit lists can make an intact MP4
+//   return fewer frames than `frames` too (the count includes hidden samples), without error.
+//   A corrupt frame mid-stream
 //   FAILS the video rather than being skipped: skipping would silently shift every later frame
 //   index against the ground truth. By default this includes pictures the decoder repaired:
 //   a video frame whose decode_error_flags are set (concealed macroblocks), and a folder image

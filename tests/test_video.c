@@ -352,6 +352,10 @@ static void test_broken_inputs(void) {
     sh("head -c $(( $(stat -c %%s ok.mp4) / 2 )) ok.mp4 > trunc.mp4%s", "");
     sh("head -c $(( $(stat -c %%s fs.mp4) * 9 / 10 )) fs.mp4 > trunc_fs.mp4%s", "");
     sh("head -c 40 fs.mp4 > header.mp4%s", "");
+    sh("head -c $(ffprobe -v error -show_entries packet=pos -of csv=p=0 fs.mp4 | tail -1) fs.mp4"
+       " > cut_boundary.mp4%s", "");
+    // An intact MP4 whose edit list hides leading samples (cut at a non-keyframe by copy).
+    ff("-ss 1.05 -i fs.mp4 -c copy edited.mp4");
     sh("head -c 3000 /dev/urandom > garbage.mp4; : > empty.mp4%s", "");
     ff("-f lavfi -i sine=duration=0.2 audio.wav");
     // Resolution change mid-stream: two H.264 elementary streams of different sizes back to back.
@@ -381,6 +385,9 @@ static void test_broken_inputs(void) {
                  "trunc.mp4", NULL, -1);
     expect_error("truncated faststart", tmp_path(p, sizeof p, "trunc_fs.mp4"), NULL,
                  RT_ERR_DECODE, "trunc_fs.mp4", "frame ", -1);
+    expect_error("cut at packet boundary", tmp_path(p, sizeof p, "cut_boundary.mp4"), NULL,
+                 RT_ERR_DECODE, "cut_boundary.mp4", "the file ends after 19 of the 20 packets",
+                 -1);
     expect_error("header-only mp4", tmp_path(p, sizeof p, "header.mp4"), NULL, RT_ERR_FORMAT,
                  "header.mp4", NULL, -1);
     expect_error("audio only", tmp_path(p, sizeof p, "audio.wav"), NULL, RT_ERR_FORMAT,
@@ -412,6 +419,13 @@ static void test_broken_inputs(void) {
     int64_t good = 0;
     CHECK(open_and_read(tmp_path(p, sizeof p, "fs.mp4"), NULL, &good) == RT_OK);
     CHECK_EQ_INT(good, 20);
+
+    shard_video_info info;
+    stats st;
+    CHECK_EQ_INT(decode_all(tmp_path(p, sizeof p, "edited.mp4"), NULL, NULL, &info, &st), RT_OK);
+    CHECK(st.frames > 0 && st.frames < info.frames);
+    printf("  edited.mp4: %lld frames read, container lists %lld\n", (long long)st.frames,
+           (long long)info.frames);
 
     shard_video *v = (shard_video *)&good;
     CHECK(shard_video_open(tmp_path(p, sizeof p, "ok.mp4"), NULL, &v) == RT_OK);
