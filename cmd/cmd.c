@@ -29,6 +29,25 @@ const cmd_entry cmd_table[] = {
      "DIR/videos/<id>.mp4 (H.264) or, with --jpeg, DIR/frames/<id>/*.jpg. --first K numbers\n"
      "the videos from K. The output is a pure function of the arguments.\n",
      cmd_synth_main},
+    {"run", "run PCAN over a job's whole dataset (MPI; resumable)",
+     "usage: [mpirun -np N | srun] pcan run [--verbose] [--retry-failed] JOB.yaml\n"
+     "\n"
+     "Runs every video of the job's dataset, one result file per video in the spool\n"
+     "(output.spool), handing videos out longest first to the ranks that ask, then writes\n"
+     "the columnar archive (output.archive). Rerunning resumes: committed videos with the\n"
+     "same weights and model settings are not recomputed. SIGTERM/SIGUSR1 stop every rank\n"
+     "after its current frame (exit 4). --retry-failed runs failed videos again; --verbose\n"
+     "prints a line per video from every rank.\n"
+     "Exit: 0 ok, 1 runtime failure, 2 bad job/weights/outputs, 3 some videos failed,\n"
+     "4 interrupted (run again to resume).\n",
+     cmd_run_main},
+    {"merge", "rebuild a job's archive from its spool (MPI)",
+     "usage: [mpirun -np N | srun] pcan merge [--verbose] JOB.yaml\n"
+     "\n"
+     "Writes output.archive from every entry in output.spool made with the job's weights and\n"
+     "model settings, on any number of ranks (parallel HDF5). Exit 3 when the archive holds\n"
+     "failed videos.\n",
+     cmd_merge_main},
     {NULL, NULL, NULL, NULL},
 };
 

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "cmd/cmd.h"
+#include "merge/archive.h"
 #include "runtime/h5util.h"
 
 rt_status cmd_h5_probe(const char *path, char *format, size_t cap, int *version) {
@@ -118,23 +119,46 @@ static int info_weights(hid_t f, int list) {
     return CMD_EXIT_OK;
 }
 
-static int info_archive(hid_t f, int list) {
+// The /videos summary through the archive reader; `list` adds one line per video.
+static void info_videos(const char *path, int list) {
+    merge_archive *a = NULL;
+    if (merge_archive_open(path, &a) != RT_OK) {
+        printf("videos: unreadable (%s)\n", rt_error());
+        return;
+    }
+    size_t n = merge_archive_num_videos(a), failed = 0;
+    long long frames = 0;
+    double seconds = 0;
+    for (size_t i = 0; i < n; i++) {
+        const merge_archive_video *v = merge_archive_video_at(a, i);
+        failed += v->status != MERGE_VIDEO_OK;
+        frames += v->frames;
+        seconds += v->seconds;
+    }
+    printf("videos: %zu (%zu ok, %zu failed)\n", n, n - failed, failed);
+    printf("frames: %lld (%.1f s of processing)\n", frames, seconds);
+    printf("results: %llu rows\n", (unsigned long long)merge_archive_num_rows(a));
+    size_t shown = 0;
+    for (size_t i = 0; i < n && shown < 20; i++) {
+        const merge_archive_video *v = merge_archive_video_at(a, i);
+        if (v->status == MERGE_VIDEO_OK) continue;
+        printf("  failed: %s: %s\n", v->id, v->error);
+        shown++;
+    }
+    if (failed > shown) printf("  ... and %zu more failed videos\n", failed - shown);
+    if (list)
+        for (size_t i = 0; i < n; i++) {
+            const merge_archive_video *v = merge_archive_video_at(a, i);
+            printf("  %-24s %6lld frames %5dx%-5d %6llu rows  %s\n", v->id, (long long)v->frames,
+                   v->width, v->height, (unsigned long long)v->row_count,
+                   v->status == MERGE_VIDEO_OK ? "ok" : "failed");
+        }
+    merge_archive_close(&a);
+}
+
+static int info_archive(hid_t f, const char *path, int list) {
     print_attrs(f);
-    if (H5Lexists(f, "videos", H5P_DEFAULT) > 0) {
-        hid_t d = H5Dopen2(f, "videos", H5P_DEFAULT);
-        hid_t s = H5Dget_space(d);
-        printf("videos: %lld\n", (long long)H5Sget_simple_extent_npoints(s));
-        H5Sclose(s);
-        H5Dclose(d);
-    }
-    if (H5Lexists(f, "results", H5P_DEFAULT) > 0 &&
-        H5Lexists(f, "results/frame", H5P_DEFAULT) > 0) {
-        hid_t d = H5Dopen2(f, "results/frame", H5P_DEFAULT);
-        hid_t s = H5Dget_space(d);
-        printf("results: %lld rows\n", (long long)H5Sget_simple_extent_npoints(s));
-        H5Sclose(s);
-        H5Dclose(d);
-    }
+    info_videos(path, list);
     info_walk w = {0, 0, 1};
     if (list) H5Ovisit2(f, H5_INDEX_NAME, H5_ITER_INC, visit, &w, H5O_INFO_BASIC);
     print_config(f, "job");
@@ -173,7 +197,7 @@ int cmd_info_main(int argc, char **argv) {
         return CMD_EXIT_USAGE;
     }
     printf("file: %s\nformat: %s\nversion: %d\n", path, format, version);
-    int rc = is_weights ? info_weights(f, list) : info_archive(f, list);
+    int rc = is_weights ? info_weights(f, list) : info_archive(f, path, list);
     H5Fclose(f);
     return rc;
 }

@@ -1,0 +1,416 @@
+// pcan run / pcan merge — see cmd/run.h.
+#include "cmd/run.h"
+
+#include <math.h>
+#include <omp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+#include "merge/archive.h"
+#include "runtime/h5util.h"
+#include "runtime/model_config.h"
+#include "runtime/sha256.h"
+#include "shard/mpiutil.h"
+#if __has_include("shard/datasets.h")
+#include "shard/datasets.h"
+#define HAVE_DATASETS 1
+#endif
+
+// OpenBLAS (the OpenMP build the Makefile links) has no header of its own in the include path
+// we use for this; its thread count is set explicitly per rank (STYLE.md #9).
+extern void openblas_set_num_threads(int n);
+
+// The one piece of global mutable state: a signal handler can only talk to the program through
+// a static volatile sig_atomic_t. Written by the handler, read by shard_coord_run.
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig) {
+    (void)sig;
+    g_stop = 1;
+}
+
+static void abort_mpi(void) {
+    int init = 0, fin = 0;
+    MPI_Initialized(&init);
+    MPI_Finalized(&fin);
+    if (init && !fin) MPI_Abort(MPI_COMM_WORLD, 1);
+}
+
+typedef struct run_opts {
+    const char *job_path;
+    bool verbose, retry_failed, merge_only;
+} run_opts;
+
+// The weights' identity, read by rank 0 and broadcast: what the resume hash and the archive's
+// attributes need, without loading the tensors.
+typedef struct identity {
+    char sha256[RT_SHA256_HEX_LEN + 1];
+    char name[RT_MODEL_NAME_MAX];
+    int n_classes;
+    char classes[RT_MODEL_MAX_CLASSES][RT_MODEL_NAME_MAX];
+} identity;
+
+static rt_status read_identity(const char *path, identity *id) {
+    memset(id, 0, sizeof *id);
+    rt_status st = rt_sha256_file_hex(path, id->sha256);
+    if (st != RT_OK) return st;
+    rt_h5_quiet();
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) return rt_error_set(RT_ERR_FORMAT, "%s: cannot open as HDF5", path);
+    char *cfg_text = NULL;
+    st = rt_h5_attr_string(f, "name", id->name, sizeof id->name);
+    if (st == RT_OK) st = rt_h5_attr_string_alloc(f, "config", &cfg_text);
+    H5Fclose(f);
+    if (st != RT_OK) return rt_error_wrap(st, "%s", path);
+    rt_model_config cfg;
+    char where[4200];
+    snprintf(where, sizeof where, "%s:config", path);
+    st = rt_model_config_parse(cfg_text, strlen(cfg_text), where, &cfg);
+    rt_free(cfg_text);
+    if (st != RT_OK) return st;
+    id->n_classes = cfg.num_classes;
+    for (int i = 0; i < cfg.num_classes; i++)
+        snprintf(id->classes[i], sizeof id->classes[i], "%s", cfg.classes[i]);
+    return RT_OK;
+}
+
+// Canonical text of everything besides the weights and the video id that the resume hash
+// covers: every model.* key as resolved (the weights' own defaults are covered by their sha256,
+// so "~" stands for them) and dataset.format. The weights path is not included: the file's
+// sha256 identifies it wherever it lives.
+static void num(char *b, size_t cap, size_t *o, const char *key, double v) {
+    if (isnan(v))
+        *o += (size_t)snprintf(b + *o, cap - *o, "%s ~\n", key);
+    else
+        *o += (size_t)snprintf(b + *o, cap - *o, "%s %.17g\n", key, v);
+}
+
+void cmd_run_config_text(const cmd_job *j, char *b, size_t cap) {
+    size_t o = 0;
+    o += (size_t)snprintf(b + o, cap - o, "dataset.format %s\nmodel.prototype_memory %s\n",
+                          cmd_dataset_format_name(j->dataset.format),
+                          j->model.prototype_memory == CMD_PROTOTYPE_MEMORY_RANK ? "rank"
+                                                                                 : "video");
+    num(b, cap, &o, "model.test.score_thr", j->model.test.score_thr);
+    num(b, cap, &o, "model.test.nms_iou", j->model.test.nms_iou);
+    num(b, cap, &o, "model.test.mask_thr", j->model.test.mask_thr);
+    num(b, cap, &o, "model.test.max_per_img",
+        j->model.test.max_per_img < 0 ? NAN : j->model.test.max_per_img);
+    num(b, cap, &o, "model.tracker.init_score_thr", j->model.tracker.init_score_thr);
+    num(b, cap, &o, "model.tracker.obj_score_thr", j->model.tracker.obj_score_thr);
+    num(b, cap, &o, "model.tracker.match_score_thr", j->model.tracker.match_score_thr);
+    num(b, cap, &o, "model.tracker.memo_momentum", j->model.tracker.memo_momentum);
+    num(b, cap, &o, "model.tracker.memo_tracklet_frames",
+        j->model.tracker.memo_tracklet_frames < 0 ? NAN : j->model.tracker.memo_tracklet_frames);
+    num(b, cap, &o, "model.tracker.memo_backdrop_frames",
+        j->model.tracker.memo_backdrop_frames < 0 ? NAN : j->model.tracker.memo_backdrop_frames);
+}
+
+#ifdef HAVE_DATASETS
+static rt_status list_dataset(void *ctx, const cmd_job *job, shard_plan *plan) {
+    (void)ctx;
+    shard_dataset_params p = shard_dataset_default_params();
+    rt_status st = shard_dataset_format_parse(cmd_dataset_format_name(job->dataset.format),
+                                              &p.format);
+    if (st != RT_OK) return st;
+    p.root = job->dataset.root;
+    p.gt = job->dataset.gt;
+    p.split = job->dataset.split;
+    p.include = (const char *const *)job->dataset.include.items;
+    p.n_include = (size_t)job->dataset.include.count;
+    p.exclude = (const char *const *)job->dataset.exclude.items;
+    p.n_exclude = (size_t)job->dataset.exclude.count;
+    shard_dataset *ds = NULL;
+    if ((st = shard_dataset_init(&p, &ds)) != RT_OK) return st;
+    for (size_t i = 0; i < ds->n_videos && st == RT_OK; i++)
+        st = shard_plan_add(plan, ds->videos[i].id, ds->videos[i].source, ds->videos[i].frames);
+    shard_dataset_free(&ds);
+    return st;
+}
+#else
+static rt_status list_dataset(void *ctx, const cmd_job *job, shard_plan *plan) {
+    (void)ctx, (void)job, (void)plan;
+    return rt_error_set(RT_ERR_CONFIG, "this build has no dataset reader (shard/datasets.h)");
+}
+#endif
+
+// Every rank parses the same arguments; only rank 0 (print) reports a usage error.
+static int parse_args(int argc, char **argv, run_opts *o, bool print) {
+    const char *name = o->merge_only ? "merge" : "run";
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
+            o->verbose = true;
+        else if (!o->merge_only && !strcmp(argv[i], "--retry-failed"))
+            o->retry_failed = true;
+        else if (argv[i][0] == '-' && argv[i][1])
+            return print ? cmd_usage_error(name, "unknown option '%s'", argv[i]) : CMD_EXIT_USAGE;
+        else if (o->job_path)
+            return print ? cmd_usage_error(name, "expected one job file") : CMD_EXIT_USAGE;
+        else
+            o->job_path = argv[i];
+    }
+    if (!o->job_path) return print ? cmd_usage_error(name, "missing JOB.yaml") : CMD_EXIT_USAGE;
+    return 0;
+}
+
+// Rank 0 loads and validates; everyone else parses the broadcast text, so all ranks hold the
+// same job. Collective; the status is agreed.
+static rt_status load_job(const run_opts *o, cmd_job *job, identity *idn, MPI_Comm comm) {
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    rt_status st = RT_OK;
+    cmd_job_defaults(job);
+    if (rank == 0) {
+        rt_h5_quiet();
+        st = cmd_job_load(o->job_path, job);
+        if (st == RT_OK) st = cmd_job_validate(job);
+        if (st == RT_OK) {
+            st = read_identity(job->model.weights, idn);
+            if (st != RT_OK) rt_error_wrap(RT_ERR_CONFIG, "model.weights");
+        }
+    }
+    st = shard_mpi_agree(st, comm);
+    if (st != RT_OK) return st;
+    if (MPI_Bcast(idn, (int)sizeof *idn, MPI_BYTE, 0, comm) != MPI_SUCCESS)
+        return rt_error_set(RT_ERR_MPI, "MPI_Bcast failed");
+    void *text = rank == 0 ? job->text : NULL;
+    size_t len = rank == 0 ? strlen(job->text) + 1 : 0;
+    char path[4096] = {0};
+    if (rank == 0) snprintf(path, sizeof path, "%s", job->path);
+    if (MPI_Bcast(path, sizeof path, MPI_CHAR, 0, comm) != MPI_SUCCESS)
+        return rt_error_set(RT_ERR_MPI, "MPI_Bcast failed");
+    if ((st = shard_mpi_bcast_bytes(&text, &len, 0, comm)) != RT_OK) return st;
+    if (rank != 0) {
+        st = cmd_job_parse(path, text, len - 1, job);
+        rt_free(text);
+    }
+    return shard_mpi_agree(st, comm);
+}
+
+static void apply_threads(int n) {
+    omp_set_num_threads(n);
+    openblas_set_num_threads(n);
+}
+
+static rt_status do_merge(const cmd_job *job, const identity *idn, const char *config,
+                          const shard_plan *plan, MPI_Comm comm, merge_archive_stats *ms) {
+    const char *classes[RT_MODEL_MAX_CLASSES];
+    for (int i = 0; i < idn->n_classes; i++) classes[i] = idn->classes[i];
+    const char **ids = NULL;
+    rt_status st = RT_OK;
+    if (plan) {
+        ids = rt_malloc(plan->n * sizeof *ids + 1);
+        if (!ids) st = rt_error_set(RT_ERR_NOMEM, "out of memory");
+        for (size_t i = 0; ids && i < plan->n; i++) ids[i] = plan->videos[i].id;
+    }
+    st = shard_mpi_agree(st, comm);
+    if (st != RT_OK) return st;
+    merge_archive_params mp = merge_archive_default_params();
+    mp.spool = job->output.spool;
+    mp.path = job->output.archive;
+    mp.ids = ids;
+    mp.n_ids = plan ? plan->n : 0;
+    mp.all_in_spool = plan == NULL;
+    mp.weights_sha256 = idn->sha256;
+    mp.config = config;
+    mp.software = cmd_version();
+    mp.model_name = idn->name;
+    mp.job_text = job->text;
+    mp.prototype_memory =
+        job->model.prototype_memory == CMD_PROTOTYPE_MEMORY_RANK ? "rank" : "video";
+    mp.classes = classes;
+    mp.n_classes = (size_t)idn->n_classes;
+    st = merge_archive_write(&mp, comm, ms);
+    rt_free(ids);
+    return st;
+}
+
+static int run_collective(const run_opts *o, const cmd_run_hooks *hooks, MPI_Comm comm) {
+    int rank, size;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &size);
+    const char *me = o->merge_only ? "pcan merge" : "pcan run";
+    cmd_job job;
+    identity idn;
+    shard_plan plan;
+    shard_plan_init(&plan);
+    int rc = CMD_EXIT_OK;
+    bool setup_done = false;
+    char config[4096];
+
+    rt_status st = load_job(o, &job, &idn, comm);
+    if (st != RT_OK) {
+        if (rank == 0) fprintf(stderr, "%s: %s\n", me, rt_error());
+        rc = CMD_EXIT_USAGE;
+        goto done;
+    }
+    cmd_run_config_text(&job, config, sizeof config);
+    int threads = shard_threads_per_rank(job.run.threads_per_rank, comm);
+    apply_threads(threads);
+
+    if (o->merge_only) {
+        merge_archive_stats ms;
+        st = do_merge(&job, &idn, config, NULL, comm, &ms);
+        if (st != RT_OK) {
+            if (rank == 0) fprintf(stderr, "%s: %s\n", me, rt_error());
+            rc = CMD_EXIT_RUNTIME;
+        } else {
+            if (rank == 0)
+                fprintf(stderr, "%s: %s: %ld videos (%ld failed), %llu rows, %.2f s on %d ranks\n",
+                        me, job.output.archive, ms.videos, ms.failed, ms.rows, ms.seconds, size);
+            rc = ms.failed ? CMD_EXIT_PARTIAL : CMD_EXIT_OK;
+        }
+        goto done;
+    }
+
+    if (!hooks->process) {
+        if (rank == 0)
+            fprintf(stderr, "%s: this build of pcan has no inference engine yet "
+                            "(runtime/model.h is not implemented); nothing was run\n", me);
+        rc = CMD_EXIT_RUNTIME;
+        goto done;
+    }
+    st = hooks->setup ? hooks->setup(hooks->ctx, &job, threads) : RT_OK;
+    setup_done = true;
+    st = shard_mpi_agree(st, comm);
+    if (st != RT_OK) {
+        if (rank == 0) fprintf(stderr, "%s: %s\n", me, rt_error());
+        rc = CMD_EXIT_USAGE;
+        goto done;
+    }
+    if (rank == 0) st = (hooks->list ? hooks->list : list_dataset)(hooks->ctx, &job, &plan);
+    st = shard_mpi_agree(st, comm);
+    if (st == RT_OK) st = shard_plan_share(&plan, comm);
+    if (st != RT_OK) {
+        if (rank == 0) fprintf(stderr, "%s: %s\n", me, rt_error());
+        rc = CMD_EXIT_USAGE;
+        goto done;
+    }
+    if (job.run.max_videos > 0 && plan.n > (size_t)job.run.max_videos) {
+        for (size_t i = (size_t)job.run.max_videos; i < plan.n; i++) {
+            rt_free(plan.videos[i].id);
+            rt_free(plan.videos[i].source);
+        }
+        plan.n = (size_t)job.run.max_videos;
+    }
+    shard_plan_params pp = shard_plan_default_params();
+    pp.spool = job.output.spool;
+    pp.weights_sha256 = idn.sha256;
+    pp.config = config;
+    pp.resume = job.run.resume;
+    pp.retry_failed = o->retry_failed;
+    pp.retries = (uint32_t)job.run.retries;
+    pp.verbose = o->verbose;
+    if ((st = shard_plan_scan(&plan, &pp, comm)) != RT_OK) {
+        if (rank == 0) fprintf(stderr, "%s: %s\n", me, rt_error());
+        rc = CMD_EXIT_RUNTIME;
+        goto done;
+    }
+    if (rank == 0) {
+        fprintf(stderr, "%s: %zu videos: %zu to run, %zu already done, %zu failed before",
+                me, plan.n, plan.n_order, plan.n_done, plan.n_failed);
+        if (plan.n_crashed) fprintf(stderr, ", %zu crashed too often", plan.n_crashed);
+        if (plan.n_corrupt) fprintf(stderr, ", %zu corrupt entries recomputed", plan.n_corrupt);
+        fprintf(stderr, "; %d rank%s x %d thread%s\n", size, size == 1 ? "" : "s", threads,
+                threads == 1 ? "" : "s");
+    }
+
+    struct sigaction sa, old_term, old_usr1, old_int;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    g_stop = 0;
+    sigaction(SIGTERM, &sa, &old_term);
+    sigaction(SIGUSR1, &sa, &old_usr1);
+    sigaction(SIGINT, &sa, &old_int);
+    shard_coord_params cp = shard_coord_default_params();
+    cp.spool = job.output.spool;
+    cp.process = hooks->process;
+    cp.ctx = hooks->ctx;
+    cp.stop = &g_stop;
+    cp.progress_every = job.run.progress_every;
+    cp.verbose = o->verbose;
+    shard_coord_stats cs;
+    st = shard_coord_run(&plan, &cp, comm, &cs);
+    sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGUSR1, &old_usr1, NULL);
+    sigaction(SIGINT, &old_int, NULL);
+    if (st != RT_OK || cs.fatal) {
+        if (rank == 0)
+            fprintf(stderr, "%s: stopped: %s\n", me, st != RT_OK ? rt_error()
+                                                              : "a rank could not write the spool");
+        rc = CMD_EXIT_RUNTIME;
+        goto done;
+    }
+    if (cs.interrupted) {
+        if (rank == 0)
+            fprintf(stderr, "%s: interrupted after %ld videos; run again to resume\n", me,
+                    cs.videos);
+        rc = CMD_EXIT_INTERRUPTED;
+        goto done;
+    }
+    if (rank == 0)
+        fprintf(stderr, "%s: ran %ld videos (%ld failed), %lld frames in %.1f s\n", me, cs.videos,
+                cs.failed, cs.frames, cs.seconds);
+    merge_archive_stats ms;
+    st = do_merge(&job, &idn, config, &plan, comm, &ms);
+    if (st != RT_OK) {
+        if (rank == 0) fprintf(stderr, "%s: %s\n", me, rt_error());
+        rc = CMD_EXIT_RUNTIME;
+        goto done;
+    }
+    if (rank == 0)
+        fprintf(stderr, "%s: wrote %s: %ld videos (%ld failed), %llu rows in %.2f s\n", me,
+                job.output.archive, ms.videos, ms.failed, ms.rows, ms.seconds);
+    rc = ms.failed ? CMD_EXIT_PARTIAL : CMD_EXIT_OK;
+done:
+    if (setup_done && hooks->teardown) hooks->teardown(hooks->ctx);
+    shard_plan_free(&plan);
+    cmd_job_free(&job);
+    return rc;
+}
+
+static int run_main(int argc, char **argv, const cmd_run_hooks *hooks, bool merge_only) {
+    run_opts o;
+    memset(&o, 0, sizeof o);
+    o.merge_only = merge_only;
+    int init = 0;
+    MPI_Initialized(&init);
+    if (!init) {
+        int provided;
+        if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
+            fprintf(stderr, "pcan: MPI_Init failed\n");
+            return CMD_EXIT_RUNTIME;
+        }
+    }
+    rt_set_abort_hook(abort_mpi);
+    int rank;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    int rc = parse_args(argc, argv, &o, rank == 0);
+    if (rc == 0) rc = run_collective(&o, hooks, MPI_COMM_WORLD);
+    if (!init) MPI_Finalize();
+    return rc;
+}
+
+int cmd_run(int argc, char **argv, const cmd_run_hooks *hooks) {
+    return run_main(argc, argv, hooks, false);
+}
+
+int cmd_run_main(int argc, char **argv) {
+    const cmd_run_hooks *engine = cmd_run_engine_hooks();
+    cmd_run_hooks none;
+    memset(&none, 0, sizeof none);
+    return run_main(argc, argv, engine ? engine : &none, false);
+}
+
+int cmd_merge_main(int argc, char **argv) {
+    cmd_run_hooks none;
+    memset(&none, 0, sizeof none);
+    return run_main(argc, argv, &none, true);
+}
+
+#ifndef PCAN_HAVE_ENGINE
+const cmd_run_hooks *cmd_run_engine_hooks(void) { return NULL; }
+#endif

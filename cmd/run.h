@@ -1,0 +1,51 @@
+// run — `pcan run JOB.yaml` (and `pcan merge JOB.yaml`): the distributed batch run.
+//
+//     mpirun -np N pcan run job.yaml      # or srun, or one process without a launcher
+//
+// Phases (every rank unless said):
+//   1. MPI_Init; rank 0 loads and validates the job and reads the weights' identity (sha256 of
+//      the file, `name`, classes); any problem → every rank returns CMD_EXIT_USAGE before any
+//      work starts. The job text is broadcast and parsed on every rank.
+//   2. hooks.setup (the engine: open the model) on every rank; a failure anywhere → exit 2.
+//   3. rank 0 lists the videos (hooks.list); shard_plan_share / shard_plan_scan (resume).
+//   4. threads per rank are set (OpenMP and OpenBLAS); SIGTERM/SIGUSR1/SIGINT set a flag;
+//      shard_coord_run runs the videos with hooks.process.
+//   5. unless interrupted: merge_archive_write builds the archive from the spool.
+// Exit codes: 0 ok, 1 runtime failure, 2 bad job/weights/outputs, 3 some videos failed,
+// 4 interrupted (resumable). Every rank returns the same code; no rank calls exit().
+//
+// The hooks make the distributed machinery independent of the engine: cmd_run_main uses the
+// dataset reader and the engine (cmd/run_engine.c, built when PCAN_HAVE_ENGINE is defined);
+// tests pass a deterministic processor of their own.
+#ifndef PCAN_CMD_RUN_H
+#define PCAN_CMD_RUN_H
+
+#include "cmd/job.h"
+#include "shard/coord.h"
+#include "shard/plan.h"
+
+typedef struct cmd_run_hooks {
+    // Rank 0 only: appends the job's videos to `plan` (any order). NULL: the dataset reader.
+    rt_status (*list)(void *ctx, const cmd_job *job, shard_plan *plan);
+    // Every rank, before any video: loads what `process` needs. `threads` is this rank's thread
+    // count. A failure is reported as an input-contract error (exit 2). NULL: nothing to do.
+    rt_status (*setup)(void *ctx, const cmd_job *job, int threads);
+    // Runs one video (see shard/coord.h). NULL: no engine in this build (exit 1).
+    shard_process_fn process;
+    // Every rank, at the end, whether or not setup succeeded. NULL: nothing.
+    void (*teardown)(void *ctx);
+    void *ctx;
+} cmd_run_hooks;
+
+// `pcan run` with the given hooks; argv[0] is "run". Initialises and finalises MPI when it is
+// not initialised yet (a test that re-executes itself under mpirun calls it like this).
+int cmd_run(int argc, char **argv, const cmd_run_hooks *hooks);
+
+// The canonical text of the job's model.* keys and dataset.format that the resume hash covers
+// (see shard/plan.h), into buf (truncated to cap).
+void cmd_run_config_text(const cmd_job *job, char *buf, size_t cap);
+
+// The engine's hooks, or NULL when this build has no engine (cmd/run_engine.c).
+const cmd_run_hooks *cmd_run_engine_hooks(void);
+
+#endif
