@@ -10,9 +10,10 @@
 //     rt_stream_free(&s);
 //     rt_model_close(&model);
 //
-// The model is read-only after open and may be shared by streams on several threads. A stream
-// owns everything that changes while a video plays (activation arena, frame-level memory,
-// refine-head prototype buffers, tracker); it is not thread-safe. After its first frame,
+// The model's weights are read-only after open; its layers cache oneDNN primitives per input
+// size, so the streams of one model must step one at a time (one rank runs one video at a time).
+// A stream owns everything that changes while a video plays (activation arena, frame-level
+// memory, refine-head prototype buffers, tracker). After its first frame,
 // rt_stream_step does not allocate. Results are only tracked detections (PCAN-FACTS §4.2),
 // with track ids >= 1 (the tracker's id + 1), boxes in source pixels and masks as COCO RLE at
 // source resolution, in ascending track-id order.
@@ -22,6 +23,7 @@
 #include <stdint.h>
 
 #include "runtime/core.h"
+#include "runtime/model_config.h"
 #include "runtime/rle.h"
 
 typedef struct rt_model rt_model;
@@ -33,7 +35,7 @@ typedef struct rt_model_params {
     int max_per_img;
     double init_score_thr, obj_score_thr, match_score_thr, memo_momentum;
     int memo_tracklet_frames, memo_backdrop_frames;
-    int max_width, max_height; // largest source frame a stream must handle (sizes the arena)
+    int max_width, max_height; // frames larger than this are refused (0 = no limit)
 } rt_model_params;
 
 typedef enum rt_prototype_memory {
@@ -81,12 +83,15 @@ int rt_model_num_classes(const rt_model *model);
 const char *rt_model_class_name(const rt_model *model, int label);
 const char *rt_model_name(const rt_model *model);
 const char *rt_model_sha256(const rt_model *model);
+// The effective configuration: the weights' config with the params' overrides applied.
+const rt_model_config *rt_model_config_of(const rt_model *model);
 
 rt_status rt_stream_init(const rt_model *model, const rt_stream_params *params, rt_stream **out);
 void rt_stream_free(rt_stream **stream);
 
-// Runs one frame. Frames of one stream must share one size. RT_ERR_INVAL for a frame larger
-// than the params allow or of a different size than the first.
+// Runs one frame. Frames of one stream must share one size; the first frame sizes the stream's
+// buffers (allocates), later ones do not allocate. RT_ERR_INVAL for a frame larger than the
+// params allow or of a different size than the first.
 rt_status rt_stream_step(rt_stream *stream, const rt_image *frame, const rt_frame_results **out);
 
 #endif

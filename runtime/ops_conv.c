@@ -8,8 +8,9 @@
 #include <oneapi/dnnl/dnnl.h>
 #include <oneapi/dnnl/dnnl_debug.h>
 
-// Two entries: with batch_chunk a forward may need the chunk primitive and the batch-1 one.
-#define CONV_CACHE 2
+// Entries per layer: the RPN's shared conv runs on every pyramid level (up to 6 sizes), and RoI
+// layers with batch_chunk need the chunk primitive and the batch-1 one.
+#define CONV_CACHE 8
 
 typedef struct conv_entry {
     int valid;
@@ -19,6 +20,7 @@ typedef struct conv_entry {
     dnnl_primitive_t prim;
     dnnl_memory_t src, dst, wts, bias, scratch;
     void *scratch_raw; // rt_malloc'd, 64-byte aligned view in scratch
+    void *wraw;        // own weights when this primitive wants another layout than the layer's
     char impl[64];
 } conv_entry;
 
@@ -92,6 +94,7 @@ static void entry_clear(conv_entry *e) {
     if (e->bias) dnnl_memory_destroy(e->bias);
     if (e->scratch) dnnl_memory_destroy(e->scratch);
     rt_free(e->scratch_raw);
+    rt_free(e->wraw);
     memset(e, 0, sizeof *e);
 }
 
@@ -191,8 +194,10 @@ static dnnl_format_tag_t layout_tag(rt_layout l) {
     return l == RT_LAYOUT_NCHW8C ? dnnl_nChw8c : dnnl_nchw;
 }
 
-// Moves the layer's weights into the layout `want` (a oneDNN reorder; allocates).
-static rt_status weights_reorder(rt_conv *c, const dnnl_memory_desc_t *want) {
+// Copies the layer's weights into the layout `want` (a oneDNN reorder; allocates): into a new
+// block returned in *raw_out/*buf_out, or, when raw_out is NULL, replacing the layer's own.
+static rt_status weights_reorder(rt_conv *c, const dnnl_memory_desc_t *want, void **raw_out,
+                                 float **buf_out) {
     dnnl_primitive_desc_t rpd = NULL;
     dnnl_primitive_t rp = NULL;
     dnnl_memory_t from = NULL, to = NULL;
@@ -218,11 +223,16 @@ static rt_status weights_reorder(rt_conv *c, const dnnl_memory_desc_t *want) {
         st = dnnl_fail(c, ds, "weights reorder");
         goto fail;
     }
-    rt_free(c->wraw);
-    c->wraw = raw;
-    c->wbuf = buf;
+    if (raw_out) {
+        *raw_out = raw;
+        *buf_out = buf;
+    } else {
+        rt_free(c->wraw);
+        c->wraw = raw;
+        c->wbuf = buf;
+        c->wmd = *want;
+    }
     raw = NULL;
-    c->wmd = *want;
 fail:
     if (from) dnnl_memory_destroy(from);
     if (to) dnnl_memory_destroy(to);
@@ -284,11 +294,14 @@ static rt_status entry_create(rt_conv *c, conv_entry *e, int n, int h, int w, rt
         goto fail;
     }
     const dnnl_memory_desc_t *wmd = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+    float *wbuf = c->wbuf;
     if (!dnnl_memory_desc_equal(wmd, &c->wmd)) {
-        // The other cached primitive (if any) expects the old weight layout.
-        for (int i = 0; i < CONV_CACHE; i++)
-            if (&c->cache[i] != e) entry_clear(&c->cache[i]);
-        if ((st = weights_reorder(c, wmd)) != RT_OK) goto fail;
+        int others = 0;
+        for (int i = 0; i < CONV_CACHE; i++) others += &c->cache[i] != e && c->cache[i].valid;
+        // Other cached primitives use the layer's layout: this one gets its own copy.
+        if ((st = weights_reorder(c, wmd, others ? &e->wraw : NULL, others ? &wbuf : NULL)) != RT_OK)
+            goto fail;
+        if (!others) wbuf = c->wbuf;
     }
     const dnnl_memory_desc_t *scmd =
         dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
@@ -307,7 +320,7 @@ static rt_status entry_create(rt_conv *c, conv_entry *e, int n, int h, int w, rt
     if ((ds = dnnl_primitive_create(&e->prim, pd)) ||
         (ds = dnnl_memory_create(&e->src, &smd, c->engine, DNNL_MEMORY_NONE)) ||
         (ds = dnnl_memory_create(&e->dst, &dmd, c->engine, DNNL_MEMORY_NONE)) ||
-        (ds = dnnl_memory_create(&e->wts, &c->wmd, c->engine, c->wbuf)) ||
+        (ds = dnnl_memory_create(&e->wts, wmd, c->engine, wbuf)) ||
         (c->bias && (ds = dnnl_memory_create(&e->bias, &c->bmd, c->engine, c->bias))) ||
         (scbytes && (ds = dnnl_memory_create(&e->scratch, scmd, c->engine, scbuf)))) {
         st = dnnl_fail(c, ds, "primitive/memory create");
