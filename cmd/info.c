@@ -135,6 +135,10 @@ static void info_videos(const char *path, int list) {
         frames += v->frames;
         seconds += v->seconds;
     }
+    printf("classes:");
+    for (size_t i = 0; i < merge_archive_num_classes(a); i++)
+        printf("%s %s", i ? "," : "", merge_archive_class(a, i));
+    printf("\n");
     printf("videos: %zu (%zu ok, %zu failed)\n", n, n - failed, failed);
     printf("frames: %lld (%.1f s of processing)\n", frames, seconds);
     printf("results: %llu rows\n", (unsigned long long)merge_archive_num_rows(a));

@@ -237,7 +237,6 @@ static int run_collective(const run_opts *o, const cmd_run_hooks *hooks, MPI_Com
     shard_plan plan;
     shard_plan_init(&plan);
     int rc = CMD_EXIT_OK;
-    bool setup_done = false;
     char config[4096];
 
     rt_status st = load_job(o, &job, &idn, comm);
@@ -273,7 +272,6 @@ static int run_collective(const run_opts *o, const cmd_run_hooks *hooks, MPI_Com
         goto done;
     }
     st = hooks->setup ? hooks->setup(hooks->ctx, &job, threads) : RT_OK;
-    setup_done = true;
     st = shard_mpi_agree(st, comm);
     if (st != RT_OK) {
         if (rank == 0) fprintf(stderr, "%s: %s\n", me, rt_error());
@@ -366,7 +364,7 @@ static int run_collective(const run_opts *o, const cmd_run_hooks *hooks, MPI_Com
                 job.output.archive, ms.videos, ms.failed, ms.rows, ms.seconds);
     rc = ms.failed ? CMD_EXIT_PARTIAL : CMD_EXIT_OK;
 done:
-    if (setup_done && hooks->teardown) hooks->teardown(hooks->ctx);
+    if (hooks->teardown) hooks->teardown(hooks->ctx);
     shard_plan_free(&plan);
     cmd_job_free(&job);
     return rc;
@@ -399,10 +397,9 @@ int cmd_run(int argc, char **argv, const cmd_run_hooks *hooks) {
 }
 
 int cmd_run_main(int argc, char **argv) {
-    const cmd_run_hooks *engine = cmd_run_engine_hooks();
-    cmd_run_hooks none;
-    memset(&none, 0, sizeof none);
-    return run_main(argc, argv, engine ? engine : &none, false);
+    cmd_run_hooks hooks;
+    if (!cmd_run_engine_hooks(&hooks)) memset(&hooks, 0, sizeof hooks);
+    return run_main(argc, argv, &hooks, false);
 }
 
 int cmd_merge_main(int argc, char **argv) {
@@ -412,5 +409,8 @@ int cmd_merge_main(int argc, char **argv) {
 }
 
 #ifndef PCAN_HAVE_ENGINE
-const cmd_run_hooks *cmd_run_engine_hooks(void) { return NULL; }
+bool cmd_run_engine_hooks(cmd_run_hooks *out) {
+    memset(out, 0, sizeof *out);
+    return false;
+}
 #endif

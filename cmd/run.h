@@ -32,7 +32,8 @@ typedef struct cmd_run_hooks {
     rt_status (*setup)(void *ctx, const cmd_job *job, int threads);
     // Runs one video (see shard/coord.h). NULL: no engine in this build (exit 1).
     shard_process_fn process;
-    // Every rank, at the end, whether or not setup succeeded. NULL: nothing.
+    // Every rank, exactly once at the end, whether or not setup ran or succeeded (it may free
+    // ctx). NULL: nothing.
     void (*teardown)(void *ctx);
     void *ctx;
 } cmd_run_hooks;
@@ -45,7 +46,8 @@ int cmd_run(int argc, char **argv, const cmd_run_hooks *hooks);
 // (see shard/plan.h), into buf (truncated to cap).
 void cmd_run_config_text(const cmd_job *job, char *buf, size_t cap);
 
-// The engine's hooks, or NULL when this build has no engine (cmd/run_engine.c).
-const cmd_run_hooks *cmd_run_engine_hooks(void);
+// Fills the engine's hooks (cmd/run_engine.c; ctx is allocated here and freed by teardown).
+// false when this build has no engine (PCAN_HAVE_ENGINE not defined) or out of memory.
+bool cmd_run_engine_hooks(cmd_run_hooks *out);
 
 #endif

@@ -1,0 +1,108 @@
+// The engine's hooks for `pcan run`: decode each video with shard/video and run rt_stream_step
+// on every frame (runtime/model.h). Compiled only with -DPCAN_HAVE_ENGINE, i.e. once the engine
+// implements runtime/model.h; until then cmd/run.c reports that the build has no engine.
+//
+// Per rank: setup opens the model once (read-only, shared by the rank's OpenMP threads);
+// process makes one stream per video. With `prototype_memory: rank` each video's stream
+// continues the previous video's refine-head buffers (the official drift; results then depend
+// on which videos a rank ran, see DESIGN.md), so the previous stream is kept until the next one
+// has been initialised from it.
+#ifdef PCAN_HAVE_ENGINE
+#include <math.h>
+#include <string.h>
+
+#include "cmd/run.h"
+#include "runtime/model.h"
+#include "shard/video.h"
+
+// The arena of every stream is sized for this frame; larger videos fail with the engine's
+// RT_ERR_INVAL message (recorded as that video's error).
+#define ENGINE_MAX_WIDTH 1920
+#define ENGINE_MAX_HEIGHT 1080
+
+typedef struct engine {
+    rt_model *model;
+    rt_stream *previous; // RANK mode: the last video's stream
+    rt_prototype_memory memory;
+} engine;
+
+static rt_status engine_setup(void *ctx, const cmd_job *job, int threads) {
+    engine *e = ctx;
+    (void)threads; // cmd/run.c already set OpenMP/OpenBLAS threads for this rank
+    memset(e, 0, sizeof *e);
+    rt_model_params mp = rt_model_default_params();
+    mp.score_thr = job->model.test.score_thr;
+    mp.nms_iou = job->model.test.nms_iou;
+    mp.mask_thr = job->model.test.mask_thr;
+    mp.max_per_img = job->model.test.max_per_img;
+    mp.init_score_thr = job->model.tracker.init_score_thr;
+    mp.obj_score_thr = job->model.tracker.obj_score_thr;
+    mp.match_score_thr = job->model.tracker.match_score_thr;
+    mp.memo_momentum = job->model.tracker.memo_momentum;
+    mp.memo_tracklet_frames = job->model.tracker.memo_tracklet_frames;
+    mp.memo_backdrop_frames = job->model.tracker.memo_backdrop_frames;
+    mp.max_width = ENGINE_MAX_WIDTH;
+    mp.max_height = ENGINE_MAX_HEIGHT;
+    e->memory = job->model.prototype_memory == CMD_PROTOTYPE_MEMORY_RANK
+                    ? RT_PROTOTYPE_MEMORY_RANK
+                    : RT_PROTOTYPE_MEMORY_VIDEO;
+    return rt_model_open(job->model.weights, &mp, &e->model);
+}
+
+// Frees everything including the context itself (cmd_run calls it exactly once).
+static void engine_teardown(void *ctx) {
+    engine *e = ctx;
+    if (!e) return;
+    rt_stream_free(&e->previous);
+    rt_model_close(&e->model);
+    rt_free(e);
+}
+
+static rt_status engine_process(void *ctx, const shard_plan_video *v, shard_sink *sink) {
+    engine *e = ctx;
+    shard_video *dec = NULL;
+    rt_stream *s = NULL;
+    shard_video_params vp = shard_video_default_params();
+    rt_status st = shard_video_open(v->source, &vp, &dec);
+    if (st != RT_OK) return st;
+    const shard_video_info *info = shard_video_info_get(dec);
+    shard_sink_set_info(sink, info->width, info->height, info->fps);
+    rt_stream_params sp = rt_stream_default_params();
+    sp.prototype_memory = e->memory;
+    sp.previous = e->memory == RT_PROTOTYPE_MEMORY_RANK ? e->previous : NULL;
+    if ((st = rt_stream_init(e->model, &sp, &s)) != RT_OK) goto done;
+    if (e->memory == RT_PROTOTYPE_MEMORY_RANK) rt_stream_free(&e->previous);
+    shard_frame f;
+    while ((st = shard_video_read(dec, &f)) == RT_OK) {
+        rt_image img = {f.width, f.height, f.width * 3, f.rgb};
+        const rt_frame_results *res = NULL;
+        if ((st = rt_stream_step(s, &img, &res)) != RT_OK) {
+            rt_error_wrap(st, "%s: frame %lld", v->source, (long long)f.index);
+            goto done;
+        }
+        if ((st = shard_sink_frame(sink, (int)f.index, res->items, res->count)) != RT_OK)
+            goto done;
+    }
+    if (st == SHARD_VIDEO_END) st = RT_OK;
+done:
+    // RANK mode keeps the stream for the next video, also after a failure (the drift follows
+    // what the rank ran); VIDEO mode frees it.
+    if (e->memory == RT_PROTOTYPE_MEMORY_RANK && s)
+        e->previous = s;
+    else
+        rt_stream_free(&s);
+    shard_video_close(&dec);
+    return st;
+}
+
+bool cmd_run_engine_hooks(cmd_run_hooks *out) {
+    memset(out, 0, sizeof *out);
+    engine *e = rt_calloc(1, sizeof *e);
+    if (!e) return false;
+    out->setup = engine_setup;
+    out->process = engine_process;
+    out->teardown = engine_teardown;
+    out->ctx = e;
+    return true;
+}
+#endif
