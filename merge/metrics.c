@@ -232,7 +232,7 @@ static rt_status store_frame(class_store *cs, size_t ng, size_t nt, const int64_
         return st;
     cs->fr[cs->n_fr++] = (merge_seq_frame){(uint32_t)ng, (uint32_t)nt, cs->n_gid, cs->n_tid,
                                            cs->n_sim};
-    memcpy(cs->gid + cs->n_gid, gid, ng * sizeof *gid);
+    if (ng) memcpy(cs->gid + cs->n_gid, gid, ng * sizeof *gid);
     for (size_t j = 0; j < nt; j++) cs->tid[cs->n_tid + j] = tid[tcols[j]];
     for (size_t i = 0; i < ng; i++)
         for (size_t j = 0; j < nt; j++) cs->sim[cs->n_sim + i * nt + j] = S[i * s_stride + tcols[j]];
@@ -441,7 +441,7 @@ rt_status merge_video_add_frame(merge_video *v, const merge_frame *f) {
 
 // Sorted unique ids of src into u (returns the count) and each src entry's index into rel.
 static size_t relabel(const int64_t *src, size_t n, int64_t *u, int32_t *rel) {
-    memcpy(u, src, n * sizeof *u);
+    if (n) memcpy(u, src, n * sizeof *u);
     qsort(u, n, sizeof *u, cmp_i64);
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
