@@ -268,6 +268,15 @@ static int video_cmp(const void *a, const void *b) {
     return strcmp(((const shard_dataset_video *)a)->id, ((const shard_dataset_video *)b)->id);
 }
 
+// Ties (duplicate ids, an error reported right after sorting) ordered by source, so that the
+// message does not depend on qsort.
+static int video_sort_cmp(const void *a, const void *b) {
+    const shard_dataset_video *x = a, *y = b;
+    int c = strcmp(x->id, y->id);
+    if (c) return c;
+    return strcmp(x->source ? x->source : "", y->source ? y->source : "");
+}
+
 static int str_cmp(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
@@ -380,15 +389,7 @@ static rt_status list_union(listing *l, const layout *lo, shard_strvec *src_name
         rt_free(id);
     }
     if (st != RT_OK) goto done;
-    for (size_t i = 0; i < src_ids.n; i++) {
-        for (size_t j = 0; j < i; j++) {
-            if (strcmp(src_ids.v[i], src_ids.v[j]) == 0) {
-                st = rt_error_set(RT_ERR_FORMAT, "%s: two videos have the id '%s' (%s, %s)",
-                                  lo->src_dir, src_ids.v[i], src_names->v[j], src_names->v[i]);
-                goto done;
-            }
-        }
-    }
+    // Two sources with one id (a.mp4, a.avi) are caught after sorting, in shard_dataset_init.
     for (size_t i = 0; i < src_ids.n && st == RT_OK; i++) {
         if (!id_selected(l->p, src_ids.v[i])) continue;
         st = describe(l, lo, src_ids.v[i], lo->src_is_file ? src_names->v[i] : src_ids.v[i],
@@ -667,13 +668,6 @@ done:
     return st;
 }
 
-// The list is not sorted yet while listing.
-static bool listed(const shard_dataset *ds, const char *id) {
-    for (size_t i = 0; i < ds->n_videos; i++)
-        if (strcmp(ds->videos[i].id, id) == 0) return true;
-    return false;
-}
-
 static rt_status list_synth(listing *l, shard_strvec *names) {
     const shard_dataset_params *p = l->p;
     const char *gtroot = p->gt ? p->gt : p->root;
@@ -715,16 +709,22 @@ static rt_status list_synth(listing *l, shard_strvec *names) {
             rt_free(g);
         }
     }
-    for (size_t i = 0; i < gt_ids.n; i++) {
-        if (!id_selected(p, gt_ids.v[i]) || listed(l->ds, gt_ids.v[i])) continue;
+    // The ids listed so far, sorted, to find annotations without a video.
+    shard_strvec have = {0};
+    for (size_t i = 0; i < l->ds->n_videos && st == RT_OK; i++)
+        st = shard_strvec_push(&have, l->ds->videos[i].id);
+    sort_ids(&have);
+    for (size_t i = 0; i < gt_ids.n && st == RT_OK; i++) {
+        if (!id_selected(p, gt_ids.v[i]) || strvec_has(&have, gt_ids.v[i])) continue;
         if (p->require_sources) {
             st = rt_error_set(RT_ERR_IO, "video '%s' has annotations but no video in %s or %s",
                               gt_ids.v[i], vid, frm);
-            goto fail;
+            break;
         }
         layout lo = {frm, false, NULL, ann, ".txt"};
-        if ((st = describe(l, &lo, gt_ids.v[i], NULL, true, -1, NULL)) != RT_OK) goto fail;
+        st = describe(l, &lo, gt_ids.v[i], NULL, true, -1, NULL);
     }
+    shard_strvec_free(&have);
     goto done;
 fail:
     if (st == RT_OK) st = rt_error_status();
@@ -779,7 +779,7 @@ rt_status shard_dataset_init(const shard_dataset_params *p, shard_dataset **out)
     case SHARD_FMT_SYNTH: st = list_synth(&l, &own); break;
     }
     if (st != RT_OK) goto fail;
-    if (ds->n_videos > 1) qsort(ds->videos, ds->n_videos, sizeof *ds->videos, video_cmp);
+    if (ds->n_videos > 1) qsort(ds->videos, ds->n_videos, sizeof *ds->videos, video_sort_cmp);
     for (size_t i = 1; i < ds->n_videos; i++) {
         const shard_dataset_video *a = &ds->videos[i - 1], *b = &ds->videos[i];
         if (strcmp(a->id, b->id) == 0) {

@@ -407,17 +407,15 @@ rt_status shard_ytvis_index(const char *path, shard_strvec *videos, shard_strvec
         char folder[1024];
         st = ytvis_video(path, json_array_get(vids, i), i, &names, folder, sizeof folder);
         if (st != RT_OK) goto done;
-        for (size_t k = 0; k < videos->n; k++) {
-            if (strcmp(videos->v[k], folder) == 0) {
-                char p[64];
-                snprintf(p, sizeof p, "videos[%zu]", i);
-                st = jfail(path, p, "a second video in the folder '%s'", folder);
-                goto done;
-            }
-        }
         if ((st = shard_strvec_push(videos, folder)) != RT_OK) goto done;
     }
-    sort_unique(videos);
+    if (videos->n > 1) qsort(videos->v, videos->n, sizeof *videos->v, strp_cmp);
+    for (size_t k = 1; k < videos->n; k++) {
+        if (strcmp(videos->v[k - 1], videos->v[k]) == 0) {
+            st = jfail(path, "videos", "two videos in the folder '%s'", videos->v[k]);
+            goto done;
+        }
+    }
     // valid/test splits ship videos without annotations: no ground truth there.
     if (!anns) shard_strvec_free(videos);
     if ((st = ytvis_categories(path, root, &cats, &n_cats)) != RT_OK) goto done;

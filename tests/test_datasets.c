@@ -228,7 +228,8 @@ static void test_videos(void) {
     p = shard_dataset_default_params();
     p.root = root;
     expect_load_error(&p, NULL, RT_ERR_FORMAT,
-                      P("%s: two videos have the id 'a' (a.avi, a.mp4)", root), true);
+                      P("%s: two videos have the id 'a' (%s/a.avi, %s/a.mp4)", root, root, root),
+                      true);
     p.root = P("%s/missing", root);
     expect_load_error(&p, NULL, RT_ERR_IO,
                       P("%s/missing: cannot read folder: No such file or directory", root), true);
@@ -734,6 +735,23 @@ static void test_synth(void) {
     shard_gt_free(&gt);
     shard_dataset_free(&ds);
 
+    // Annotations without a video: an error, or listed without a source.
+    test_write_text(P("%s/instances_txt/s9.txt", root), "0 1001 1 6 8 0240T1\n");
+    p.class_map = NULL;
+    p.n_class_map = 0;
+    expect_load_error(&p, NULL, RT_ERR_IO,
+                      P("video 's9' has annotations but no video in %s/videos or %s/frames", root,
+                        root), true);
+    p.require_sources = false;
+    ds = open_ds(&p);
+    if (ds) {
+        CHECK_EQ_INT(ds->n_videos, 3);
+        CHECK(ds->videos[2].source == NULL && ds->videos[2].has_gt);
+    }
+    shard_dataset_free(&ds);
+    p.require_sources = true;
+    remove(P("%s/instances_txt/s9.txt", root));
+
     shard_class_map_entry bad[] = {{"cyclist", "bicycle"}};
     p.class_map = bad;
     p.n_class_map = 1;
@@ -915,6 +933,10 @@ static void test_malformed_json(void) {
     expect_load_error(&p, "v1", RT_ERR_FORMAT,
                       P("%s: videos[0].file_names[0]: '00007.jpg' is not a frame of "
                         "%s/JPEGImages/v1", file, root), true);
+    test_write_text(file, "{\"videos\": [{\"id\": 1, \"file_names\": [\"v1/a.jpg\"]}, {\"id\": 2, "
+                          "\"file_names\": [\"v1/b.jpg\"]}], \"annotations\": []}");
+    expect_load_error(&p, NULL, RT_ERR_FORMAT,
+                      P("%s: videos: two videos in the folder 'v1'", file), true);
     test_write_text(file, "{\"videos\": [{\"id\": 1, \"file_names\": [\"00007.jpg\"]}]}");
     expect_load_error(&p, NULL, RT_ERR_FORMAT,
                       P("%s: videos[0].file_names[0]: is not a string '<video>/<frame file>'",
