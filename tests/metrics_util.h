@@ -6,8 +6,6 @@
 #include "merge/metrics.h"
 #include "tests/test.h"
 
-enum { TV_MAX = 4096 };
-
 typedef struct tobj {
     int frame, is_gt;
     merge_object o;
@@ -16,11 +14,12 @@ typedef struct tobj {
 
 typedef struct tvideo {
     tobj *o;
-    int n, frames;
+    int n, cap, frames;
 } tvideo;
 
 static inline void tv_init(tvideo *v, int frames) {
-    v->o = calloc(TV_MAX, sizeof *v->o);
+    v->cap = 256;
+    v->o = calloc((size_t)v->cap, sizeof *v->o);
     v->n = 0;
     v->frames = frames;
 }
@@ -32,7 +31,11 @@ static inline void tv_free(tvideo *v) {
 }
 
 static inline tobj *tv_new(tvideo *v, int is_gt, int frame, int64_t id, int cls) {
-    if (v->n >= TV_MAX) abort();
+    if (v->n == v->cap) {
+        v->cap *= 2;
+        v->o = realloc(v->o, (size_t)v->cap * sizeof *v->o);
+        if (!v->o) abort();
+    }
     tobj *t = &v->o[v->n++];
     memset(t, 0, sizeof *t);
     rt_rle_init(&t->m);
