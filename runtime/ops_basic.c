@@ -33,6 +33,30 @@ int rt_pool_out_size(int in, int k, int stride, int pad) {
     return span < 0 ? 0 : span / stride + 1;
 }
 
+// One plane of max pooling with V lanes per pixel (constant V at the call sites so the lane
+// loops vectorise). NaN propagates like PyTorch's max_pool2d.
+static inline void maxpool_plane(const float *in, int H, int W, int V, int k, int stride, int pad,
+                                 float *out, int oh, int ow) {
+    for (int oy = 0; oy < oh; oy++) {
+        int y0 = oy * stride - pad, y1 = RT_MIN(y0 + k, H);
+        y0 = RT_MAX(y0, 0);
+        for (int ox = 0; ox < ow; ox++) {
+            int x0 = ox * stride - pad, x1 = RT_MIN(x0 + k, W);
+            x0 = RT_MAX(x0, 0);
+            float m[RT_BLOCK];
+            for (int l = 0; l < V; l++) m[l] = -INFINITY;
+            for (int iy = y0; iy < y1; iy++)
+                for (int ix = x0; ix < x1; ix++) {
+                    const float *s = in + ((size_t)iy * W + ix) * V;
+#pragma omp simd
+                    for (int l = 0; l < V; l++) m[l] = (s[l] > m[l] || s[l] != s[l]) ? s[l] : m[l];
+                }
+            float *o = out + ((size_t)oy * ow + ox) * V;
+            for (int l = 0; l < V; l++) o[l] = m[l];
+        }
+    }
+}
+
 rt_status rt_maxpool2d(const rt_tensor *x, int k, int stride, int pad, rt_tensor *y) {
     rt_status st = check_nc("maxpool2d", x, y);
     if (st != RT_OK) return st;
@@ -43,29 +67,16 @@ rt_status rt_maxpool2d(const rt_tensor *x, int k, int stride, int pad, rt_tensor
         return rt_error_set(RT_ERR_SHAPE, "maxpool2d: output %dx%d, expected %dx%d", y->h, y->w,
                             oh, ow);
     planes p = planes_of(x);
-    const int v = p.v, H = x->h, W = x->w;
-    const size_t in_plane = (size_t)H * W * v, out_plane = (size_t)oh * ow * v;
+    const int H = x->h, W = x->w;
+    const size_t in_plane = (size_t)H * W * p.v, out_plane = (size_t)oh * ow * p.v;
 #pragma omp parallel for schedule(static) if (p.count * out_plane > 32768)
     for (long pl = 0; pl < p.count; pl++) {
         const float *in = x->data + (size_t)pl * in_plane;
         float *out = y->data + (size_t)pl * out_plane;
-        for (int oy = 0; oy < oh; oy++) {
-            int y0 = oy * stride - pad, y1 = RT_MIN(y0 + k, H);
-            y0 = RT_MAX(y0, 0);
-            for (int ox = 0; ox < ow; ox++) {
-                int x0 = ox * stride - pad, x1 = RT_MIN(x0 + k, W);
-                x0 = RT_MAX(x0, 0);
-                float *o = out + ((size_t)oy * ow + ox) * v;
-                for (int l = 0; l < v; l++) o[l] = -INFINITY;
-                for (int iy = y0; iy < y1; iy++)
-                    for (int ix = x0; ix < x1; ix++) {
-                        const float *s = in + ((size_t)iy * W + ix) * v;
-                        // NaN propagates like PyTorch's max_pool2d.
-                        for (int l = 0; l < v; l++)
-                            if (s[l] > o[l] || isnan(s[l])) o[l] = s[l];
-                    }
-            }
-        }
+        if (p.v == RT_BLOCK)
+            maxpool_plane(in, H, W, RT_BLOCK, k, stride, pad, out, oh, ow);
+        else
+            maxpool_plane(in, H, W, 1, k, stride, pad, out, oh, ow);
     }
     return RT_OK;
 }

@@ -94,6 +94,8 @@ static inline void roi_plane(const float *f, int W, int V, const axis_sample *ys
                           w4 = ay->l * ax->l;
                     const float *p1 = rlo + (size_t)ax->lo * V, *p2 = rlo + (size_t)ax->hi * V;
                     const float *p3 = rhi + (size_t)ax->lo * V, *p4 = rhi + (size_t)ax->hi * V;
+                    // Lanes are independent channels: SIMD keeps each lane's order of operations.
+#pragma omp simd
                     for (int l = 0; l < V; l++)
                         acc[l] += w1 * p1[l] + w2 * p2[l] + w3 * p3[l] + w4 * p4[l];
                 }

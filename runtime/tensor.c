@@ -57,6 +57,12 @@ static void zero_block_padding(rt_tensor *t) {
     }
 }
 
+size_t rt_tensor_alloc_size(int n, int c, int h, int w, rt_layout layout) {
+    rt_tensor t = {NULL, n, c, h, w, layout};
+    size_t b = rt_tensor_bytes(&t);
+    return (b ? b : 1) + 64; // rt_arena_alloc aligns each block to 64 bytes
+}
+
 rt_status rt_tensor_alloc(rt_tensor *t, rt_arena *a, int n, int c, int h, int w, rt_layout layout) {
     if (n < 0 || c < 0 || h < 0 || w < 0)
         return rt_error_set(RT_ERR_SHAPE, "tensor [%d,%d,%d,%d]: negative dimension", n, c, h, w);

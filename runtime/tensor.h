@@ -54,6 +54,9 @@ rt_tensor rt_tensor_slice(const rt_tensor *t, int i, int count);
 // 1 when both have the same n,c,h,w and layout.
 int rt_tensor_same_shape(const rt_tensor *a, const rt_tensor *b);
 
+// Arena bytes rt_tensor_alloc takes for this shape (data plus alignment slack): sum these to
+// size a stream's arena for the worst case.
+size_t rt_tensor_alloc_size(int n, int c, int h, int w, rt_layout layout);
 // Sets *t to a tensor of the given shape whose data comes from the arena (64-byte aligned).
 // Block padding is zeroed; other values are undefined. RT_ERR_NOMEM when the arena is
 // exhausted (a sizing bug of the caller), RT_ERR_SHAPE for negative dimensions.

@@ -178,6 +178,51 @@ static void test_conv_threads_bits(void) {
     }
 }
 
+// One layer object used at 1 then 2 threads (the primitive is re-created for the new count)
+// and on a second input size, then back: same bits for the same input each time.
+static void test_conv_recreate(void) {
+    rt_conv_params p = rt_conv_default_params();
+    p.in_channels = 32;
+    p.out_channels = 48;
+    p.kernel_h = p.kernel_w = 3;
+    p.pad = 1;
+    p.relu = 1;
+    p.name = "recreate";
+    ref_rng rng = {77};
+    float *w = malloc(48 * 32 * 9 * 4), b[48];
+    ref_fill(&rng, w, 48 * 32 * 9, -0.1f, 0.1f);
+    ref_fill(&rng, b, 48, -0.1f, 0.1f);
+    rt_conv *conv = NULL;
+    CHECK_EQ_INT(rt_conv_init(&conv, &p, w, b), RT_OK);
+    rt_arena a;
+    CHECK_EQ_INT(rt_arena_init(&a, 4u << 20), RT_OK);
+    rt_tensor x, y, x2, y2;
+    CHECK_EQ_INT(rt_tensor_alloc(&x, &a, 1, 32, 20, 24, RT_LAYOUT_NCHW8C), RT_OK);
+    CHECK_EQ_INT(rt_tensor_alloc(&y, &a, 1, 48, 20, 24, RT_LAYOUT_NCHW8C), RT_OK);
+    CHECK_EQ_INT(rt_tensor_alloc(&x2, &a, 1, 32, 11, 9, RT_LAYOUT_NCHW8C), RT_OK);
+    CHECK_EQ_INT(rt_tensor_alloc(&y2, &a, 1, 48, 11, 9, RT_LAYOUT_NCHW8C), RT_OK);
+    ref_fill(&rng, x.data, rt_tensor_size(&x), -1, 1);
+    ref_fill(&rng, x2.data, rt_tensor_size(&x2), -1, 1);
+    size_t yb = rt_tensor_bytes(&y);
+    float *first = malloc(yb);
+    rt_threads_set(1);
+    CHECK_EQ_INT(rt_conv_forward(conv, &x, NULL, &y), RT_OK);
+    memcpy(first, y.data, yb);
+    rt_threads_set(2);
+    CHECK_EQ_INT(rt_conv_prepare(conv, &x), RT_OK);
+    uint64_t n0 = rt_alloc_count();
+    CHECK_EQ_INT(rt_conv_forward(conv, &x, NULL, &y), RT_OK);
+    CHECK_EQ_INT(rt_alloc_count(), n0); // prepared: no allocation on the frame path
+    CHECK(memcmp(first, y.data, yb) == 0);
+    CHECK_EQ_INT(rt_conv_forward(conv, &x2, NULL, &y2), RT_OK);
+    CHECK_EQ_INT(rt_conv_forward(conv, &x, NULL, &y), RT_OK);
+    CHECK(memcmp(first, y.data, yb) == 0);
+    free(first);
+    free(w);
+    rt_arena_free(&a);
+    rt_conv_free(&conv);
+}
+
 static void test_conv_errors(void) {
     rt_conv_params p = rt_conv_default_params();
     p.in_channels = 8;
@@ -269,6 +314,7 @@ int main(void) {
     TEST_RUN(test_conv_vs_reference);
     TEST_RUN(test_conv_chunk_bits);
     TEST_RUN(test_conv_threads_bits);
+    TEST_RUN(test_conv_recreate);
     TEST_RUN(test_conv_errors);
     const char *b = getenv("PCAN_BENCH");
     if (b && *b == '1') bench();
