@@ -1,6 +1,7 @@
 // BDD100K MOTS protocol (scalabel + py-motmetrics semantics, METRICS.md §3) on hand-derived
 // cases: switches, carry-over, misses and FM, MT at exactly 0.8, per-region crowd IoA, classes
 // with only false positives (−inf MOTA counted as 0 in AVERAGE), pooled OVERALL, MAX_DET.
+#include "shard/image.h"
 #include "tests/metrics_util.h"
 
 enum { PED = 1, CAR = 3 };
@@ -184,7 +185,65 @@ static void test_videos_pool(void) {
     for (int i = 0; i < 2; i++) tv_free(&v[i]);
 }
 
+// One bitmask frame into objects: R = category, G & 3 = crowd/ignored, id = (B << 8) + A.
+static void add_bitmask(tvideo *v, int is_gt, int frame, const char *path) {
+    shard_image im;
+    rt_status st = shard_png_read(path, SHARD_PNG_RAW, &im);
+    CHECK_MSG(st == RT_OK, "%s", rt_error());
+    if (st != RT_OK) return;
+    CHECK(im.channels == 4 && im.depth == 8);
+    size_t n = (size_t)im.width * im.height;
+    uint8_t *m = calloc(n, 1);
+    for (int id = 1; id < 65536; id++) {
+        int any = 0, cat = 0, attr = 0;
+        for (int y = 0; y < im.height; y++)
+            for (int x = 0; x < im.width; x++) {
+                const uint8_t *px = im.data + (size_t)y * im.stride + 4 * (size_t)x;
+                int on = ((px[2] << 8) | px[3]) == id;
+                m[(size_t)y * im.width + x] = (uint8_t)on;
+                if (on) any = 1, cat = px[0], attr = px[1];
+            }
+        if (!any) continue;
+        tobj *t = tv_new(v, is_gt, frame, id, cat);
+        rt_rle_encode(&t->m, m, (uint32_t)im.height, (uint32_t)im.width);
+        t->o.ignore = is_gt && (attr & 3);
+        t->o.score = 1;
+    }
+    free(m);
+    shard_image_free(&im);
+}
+
+static void test_bdd100k_testcase(void) {
+    // bdd100k's own MOTS test case (tests/data/bdd100k_mots, BSD-3): its asserted numbers.
+    tvideo v;
+    tv_init(&v, 1);
+    add_bitmask(&v, 1, 0, "tests/data/bdd100k_mots/gt/vid/a.png");
+    add_bitmask(&v, 0, 0, "tests/data/bdd100k_mots/result/vid/a.png");
+    merge_bdd_row r[NROWS];
+    bdd_eval(&v, 1, bdd(), r);
+    CHECK_NEAR(r[ALL].MOTA, 66.66666666666667, 1e-9);
+    CHECK_NEAR(r[ALL].MOTP, 75.0, 1e-9);
+    CHECK_NEAR(r[ALL].IDF1, 80.0, 1e-9);
+    CHECK_EQ_INT(r[ALL].FP, 0);
+    CHECK_EQ_INT(r[ALL].FN, 1);
+    CHECK_EQ_INT(r[ALL].IDSw, 0);
+    CHECK_EQ_INT(r[ALL].MT, 2);
+    CHECK_EQ_INT(r[ALL].PT, 0);
+    CHECK_EQ_INT(r[ALL].ML, 1);
+    CHECK_EQ_INT(r[ALL].FM, 0);
+    CHECK_NEAR(r[AVG].MOTA, 8.333333333333334, 1e-9);
+    CHECK_NEAR(r[AVG].MOTP, 9.375, 1e-9);
+    CHECK_NEAR(r[AVG].IDF1, 10.0, 1e-9);
+    // Per-row MOTA column of its data frame (NaN shown as -1): pedestrian, human, OVERALL.
+    CHECK_NEAR(r[0].MOTA, 66.66666667, 1e-8);
+    CHECK_NEAR(r[HUMAN].MOTA, 66.66666667, 1e-8);
+    for (int i = 1; i < 8; i++) CHECK(isnan(r[i].MOTA));
+    CHECK(isnan(r[VEHICLE].MOTA) && isnan(r[10].MOTA));
+    tv_free(&v);
+}
+
 int main(void) {
+    TEST_RUN(test_bdd100k_testcase);
     TEST_RUN(test_switch_miss_carry);
     TEST_RUN(test_mt_boundary);
     TEST_RUN(test_fm);
