@@ -4,6 +4,8 @@
 #include "runtime/tracker.h"
 #include "tests/test.h"
 
+#include <stdbool.h>
+
 #define MAXN 100
 #define D 4
 #define FS 3
@@ -851,6 +853,162 @@ static void test_defaults(void) {
     rt_tracker_free(&t);
 }
 
+// Reads the integers after the first word of `line` into v (at most cap); returns the count.
+static int parse_ints(const char *line, int *v, int cap) {
+    const char *p = strchr(line, ' ');
+    int n = 0;
+    while (p && n < cap) {
+        char *end;
+        long x = strtol(p, &end, 10);
+        if (end == p) break;
+        v[n++] = (int)x;
+        p = end;
+    }
+    return n;
+}
+
+static int parse_floats(const char *p, float *v, int cap) {
+    int n = 0;
+    while (n < cap) {
+        char *end;
+        float x = strtof(p, &end);
+        if (end == p) break;
+        v[n++] = x;
+        p = end;
+    }
+    return n;
+}
+
+static bool next_line(FILE *f, char *buf, int cap, const char *want) {
+    if (!fgets(buf, cap, f)) return false;
+    return strncmp(buf, want, strlen(want)) == 0;
+}
+
+// Random videos run through the Python reference tracker (tools/make_tracker_golden.py, decisions
+// kept clear of every threshold): every frame's order, duplicates, ids and references, and the
+// full track and backdrop state after each update, embeddings to the last bit.
+static void test_golden(void) {
+    FILE *f = fopen("tests/data/tracker_golden.txt", "r");
+    CHECK_MSG(f != NULL, "tests/data/tracker_golden.txt: cannot open");
+    if (!f) return;
+    enum { G = 12, GD = 8 };
+    static char line[4096];
+    float boxes[G * 4], scores[G], embeds[G * GD], feats[G], preds[G], refine[G];
+    int labels[G], iv[64];
+    rt_tracker *t = NULL;
+    rt_tracker_match_result m;
+    int video = -1, fidx = 0, frames = 0, dim = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] == '#') continue;
+        if (strncmp(line, "video ", 6) == 0) {
+            CHECK_EQ_INT(parse_ints(line, iv, 5), 5);
+            rt_tracker_free(&t);
+            rt_tracker_params p = small_params();
+            p.memo_tracklet_frames = iv[0];
+            p.memo_backdrop_frames = iv[1];
+            p.with_cats = iv[2] != 0;
+            p.embed_dim = dim = iv[3];
+            p.mask_feat_size = p.mask_pred_size = p.refine_pred_size = 1;
+            p.max_det = G;
+            CHECK(dim <= GD);
+            t = new_tracker(&p);
+            video++;
+            fidx = -1;
+            continue;
+        }
+        CHECK_MSG(t && strncmp(line, "frame ", 6) == 0, "golden: unexpected line: %s", line);
+        if (!t || strncmp(line, "frame ", 6) != 0 || test_g.failures > 20) break;
+        CHECK_EQ_INT(parse_ints(line, iv, 2), 2);
+        const int fid = iv[0], n = iv[1];
+        fidx++;
+        frames++;
+        CHECK(n >= 0 && n <= G);
+        for (int i = 0; i < n; i++) {
+            float v[5 + GD];
+            CHECK(next_line(f, line, sizeof line, "det "));
+            const char *p = line + 4;
+            char *end;
+            for (int k = 0; k < 5; k++, p = end) v[k] = strtof(p, &end);
+            labels[i] = (int)strtol(p, &end, 10);
+            CHECK_EQ_INT(parse_floats(end, v + 5, dim), dim);
+            memcpy(boxes + 4 * i, v, 4 * sizeof(float));
+            scores[i] = v[4];
+            memcpy(embeds + i * dim, v + 5, (size_t)dim * sizeof(float));
+            feats[i] = (float)(1000 * fidx + i);
+            preds[i] = -feats[i];
+        }
+        rt_tracker_dets d = {n, boxes, scores, labels, embeds, feats, preds};
+        CHECK_EQ_INT(rt_tracker_match(t, fid, &d, &m), RT_OK);
+        if (n == 0) {
+            CHECK_EQ_INT(rt_tracker_update(t, fid, &d, NULL), RT_OK);
+            continue;
+        }
+        CHECK(next_line(f, line, sizeof line, "sorted "));
+        CHECK_EQ_INT(parse_ints(line, iv, 64), n);
+        for (int i = 0; i < n; i++) CHECK_EQ_INT(m.sorted[i], iv[i]);
+        CHECK(next_line(f, line, sizeof line, "valid "));
+        parse_ints(line, iv, 64);
+        for (int i = 0; i < n; i++) CHECK_EQ_INT(m.valid[i], iv[i]);
+        CHECK(next_line(f, line, sizeof line, "ids "));
+        CHECK_MSG(parse_ints(line, iv, 64) == m.n, "video %d frame %d: %d kept", video, fid, m.n);
+        for (int k = 0; k < m.n; k++)
+            CHECK_MSG(m.ids[k] == iv[k], "video %d frame %d: id[%d] %d, want %d", video, fid, k,
+                      m.ids[k], iv[k]);
+        CHECK(next_line(f, line, sizeof line, "ref "));
+        parse_ints(line, iv, 64);
+        for (int k = 0; k < m.n; k++) CHECK_EQ_INT((int)m.ref_mask_feat[k][0], iv[k]);
+        for (int k = 0; k < m.n; k++) refine[k] = feats[m.index[k]] + 0.5f;
+        CHECK_EQ_INT(rt_tracker_update(t, fid, &d, refine), RT_OK);
+        int nt = 0, nb = 0;
+        while (fgets(line, sizeof line, f) && strncmp(line, "end", 3) != 0) {
+            float v[GD + 2];
+            char *end;
+            if (strncmp(line, "track ", 6) == 0) {
+                CHECK_EQ_INT(parse_ints(line, iv, 3), 3);
+                const char *p = line + 6;
+                for (int k = 0; k < 3; k++, p = end) (void)strtol(p, &end, 10);
+                CHECK_EQ_INT(parse_floats(p, v, dim + 2), dim + 2);
+                if (nt >= rt_tracker_num_tracks(t)) {
+                    CHECK_MSG(0, "video %d frame %d: too few tracks", video, fid);
+                    nt++;
+                    continue;
+                }
+                rt_tracker_track tr;
+                rt_tracker_get_track(t, nt++, &tr);
+                CHECK_EQ_INT(tr.id, iv[0]);
+                CHECK_EQ_INT(tr.label, iv[1]);
+                CHECK_EQ_INT(tr.last_frame, iv[2]);
+                for (int k = 0; k < dim; k++) CHECK(tr.embed[k] == v[k]);
+                CHECK(tr.mask_feat[0] == v[dim]);
+                CHECK(tr.mask_pred[0] == -v[dim]);
+                CHECK(tr.refine_pred[0] == v[dim + 1]);
+            } else if (strncmp(line, "backdrop ", 9) == 0) {
+                const char *p = line + 9;
+                int label = (int)strtol(p, &end, 10);
+                CHECK_EQ_INT(parse_floats(end, v, dim), dim);
+                if (nb >= rt_tracker_num_backdrops(t)) {
+                    CHECK_MSG(0, "video %d frame %d: too few backdrops", video, fid);
+                    nb++;
+                    continue;
+                }
+                rt_tracker_backdrop b;
+                rt_tracker_get_backdrop(t, nb++, &b);
+                CHECK_EQ_INT(b.label, label);
+                for (int k = 0; k < dim; k++) CHECK(b.embed[k] == v[k]);
+            } else {
+                CHECK_MSG(0, "golden: unexpected line: %s", line);
+            }
+        }
+        CHECK_MSG(nt == rt_tracker_num_tracks(t), "video %d frame %d: %d tracks, want %d", video,
+                  fid, rt_tracker_num_tracks(t), nt);
+        CHECK_EQ_INT(nb, rt_tracker_num_backdrops(t));
+    }
+    CHECK_EQ_INT(video, 5);
+    CHECK(frames > 100);
+    rt_tracker_free(&t);
+    fclose(f);
+}
+
 int main(void) {
     TEST_RUN(test_bisoftmax_three_tracks);
     TEST_RUN(test_bisoftmax_contested);
@@ -867,5 +1025,6 @@ int main(void) {
     TEST_RUN(test_pool_stress);
     TEST_RUN(test_errors);
     TEST_RUN(test_defaults);
+    TEST_RUN(test_golden);
     return test_finish();
 }
