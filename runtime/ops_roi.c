@@ -76,58 +76,43 @@ static float sample_coord(float start, int p, float bin, int i, int grid) {
     return start + (float)p * bin + ((float)i + 0.5f) * bin / (float)grid;
 }
 
-// One channel plane (V = 1, plain) or channel block (V = 8, nChw8c) of one RoI: out[bin][lane]
-// (V floats per bin, bins row-major). Summation per output in mmcv's (iy, ix) order.
-static inline void roi_plane(const float *f, int W, int V, const axis_sample *ys,
-                             const axis_sample *xs, const roi_geom *g, int OH, int OW, float *out) {
-    for (int ph = 0; ph < OH; ph++)
-        for (int pw = 0; pw < OW; pw++) {
-            float acc[RT_BLOCK] = {0};
-            for (int iy = 0; iy < g->gh; iy++) {
-                const axis_sample *ay = &ys[ph * g->gh + iy];
-                if (!ay->valid) continue;
-                const float *rlo = f + (size_t)ay->lo * W * V, *rhi = f + (size_t)ay->hi * W * V;
-                for (int ix = 0; ix < g->gw; ix++) {
-                    const axis_sample *ax = &xs[pw * g->gw + ix];
-                    if (!ax->valid) continue; // an outside sample adds exactly 0
-                    float w1 = ay->h * ax->h, w2 = ay->h * ax->l, w3 = ay->l * ax->h,
-                          w4 = ay->l * ax->l;
-                    const float *p1 = rlo + (size_t)ax->lo * V, *p2 = rlo + (size_t)ax->hi * V;
-                    const float *p3 = rhi + (size_t)ax->lo * V, *p4 = rhi + (size_t)ax->hi * V;
-                    // Lanes are independent channels: SIMD keeps each lane's order of operations.
-#pragma omp simd
-                    for (int l = 0; l < V; l++)
-                        acc[l] += w1 * p1[l] + w2 * p2[l] + w3 * p3[l] + w4 * p4[l];
-                }
-            }
-            float *o = out + ((size_t)ph * OW + pw) * V;
-            for (int l = 0; l < V; l++) o[l] = acc[l] / g->count;
-        }
-}
+// Where a group of 8 channels lives: element (pixel i, lane l) at base[i*ps + l*ls]. A group is
+// one nChw8c block (ps 8, ls 1) or 8 consecutive NCHW planes (ps 1, ls H·W); the output side
+// likewise. Processing 8 channels per pass shares the sample tables and weights among them.
+typedef struct lanes {
+    size_t ps, ls;
+} lanes;
 
-// Fallback for RoIs whose sample tables do not fit: the same arithmetic, one sample at a time.
-static void roi_plane_slow(const float *f, int H, int W, int V, const roi_geom *g, int OH, int OW,
-                           float *out) {
+// RoIAlign of one channel group: nl input lanes, onl output lanes written (extra lanes get 0,
+// for the padding of a blocked output). Per output the samples are summed in mmcv's (iy, ix)
+// order; lanes are independent, so vectorising them keeps every lane's arithmetic.
+static inline void roi_group(const float *f, lanes in, int nl, int H, int W, const axis_sample *ys,
+                             const axis_sample *xs, int tabled, const roi_geom *g, int OH, int OW,
+                             float *o, lanes out, int onl) {
     for (int ph = 0; ph < OH; ph++)
         for (int pw = 0; pw < OW; pw++) {
             float acc[RT_BLOCK] = {0};
             for (int iy = 0; iy < g->gh; iy++) {
-                axis_sample ay = axis_at(sample_coord(g->y0, ph, g->bh, iy, g->gh), H);
+                axis_sample ay = tabled ? ys[ph * g->gh + iy]
+                                        : axis_at(sample_coord(g->y0, ph, g->bh, iy, g->gh), H);
                 if (!ay.valid) continue;
                 for (int ix = 0; ix < g->gw; ix++) {
-                    axis_sample ax = axis_at(sample_coord(g->x0, pw, g->bw, ix, g->gw), W);
-                    if (!ax.valid) continue;
+                    axis_sample ax = tabled ? xs[pw * g->gw + ix]
+                                            : axis_at(sample_coord(g->x0, pw, g->bw, ix, g->gw), W);
+                    if (!ax.valid) continue; // an outside sample adds exactly 0
                     float w1 = ay.h * ax.h, w2 = ay.h * ax.l, w3 = ay.l * ax.h, w4 = ay.l * ax.l;
-                    const float *p1 = f + ((size_t)ay.lo * W + ax.lo) * V;
-                    const float *p2 = f + ((size_t)ay.lo * W + ax.hi) * V;
-                    const float *p3 = f + ((size_t)ay.hi * W + ax.lo) * V;
-                    const float *p4 = f + ((size_t)ay.hi * W + ax.hi) * V;
-                    for (int l = 0; l < V; l++)
-                        acc[l] += w1 * p1[l] + w2 * p2[l] + w3 * p3[l] + w4 * p4[l];
+                    const float *p1 = f + ((size_t)ay.lo * W + ax.lo) * in.ps;
+                    const float *p2 = f + ((size_t)ay.lo * W + ax.hi) * in.ps;
+                    const float *p3 = f + ((size_t)ay.hi * W + ax.lo) * in.ps;
+                    const float *p4 = f + ((size_t)ay.hi * W + ax.hi) * in.ps;
+#pragma omp simd
+                    for (int l = 0; l < nl; l++)
+                        acc[l] += w1 * p1[l * in.ls] + w2 * p2[l * in.ls] + w3 * p3[l * in.ls] +
+                                  w4 * p4[l * in.ls];
                 }
             }
-            float *o = out + ((size_t)ph * OW + pw) * V;
-            for (int l = 0; l < V; l++) o[l] = acc[l] / g->count;
+            float *d = o + ((size_t)ph * OW + pw) * out.ps;
+            for (int l = 0; l < onl; l++) d[l * out.ls] = acc[l] / g->count;
         }
 }
 
@@ -135,9 +120,7 @@ static void roi_plane_slow(const float *f, int H, int W, int V, const roi_geom *
 static void roi_align_one(const rt_tensor *feat, float scale, const float *box, int sr,
                           int aligned, const rt_tensor *out, float *o) {
     const int H = feat->h, W = feat->w, C = feat->c, OH = out->h, OW = out->w;
-    const int V = feat->layout == RT_LAYOUT_NCHW8C ? RT_BLOCK : 1;
-    const int planes = rt_tensor_cpad(feat) / V;
-    const size_t fplane = (size_t)H * W * V, ohw = (size_t)OH * OW;
+    const size_t fhw = (size_t)H * W, ohw = (size_t)OH * OW;
     roi_geom g = roi_geometry(box, scale, sr, aligned, OH, OW);
     axis_sample ys[ROI_AXIS_MAX], xs[ROI_AXIS_MAX];
     const int tabled = (long)OH * g.gh <= ROI_AXIS_MAX && (long)OW * g.gw <= ROI_AXIS_MAX;
@@ -149,38 +132,24 @@ static void roi_align_one(const rt_tensor *feat, float scale, const float *box, 
             for (int ix = 0; ix < g.gw; ix++)
                 xs[pw * g.gw + ix] = axis_at(sample_coord(g.x0, pw, g.bw, ix, g.gw), W);
     }
-    // One plane's bins; written in place when the layouts agree, else scattered from tmp.
-    float tmp[RT_ROI_MAX_BINS * RT_BLOCK];
-    const int direct = (V == 1) == (out->layout == RT_LAYOUT_NCHW);
-    for (int pl = 0; pl < planes; pl++) {
-        const float *f = feat->data + (size_t)pl * fplane;
-        float *dst = direct ? o + (size_t)pl * ohw * V : tmp;
-        if (V == RT_BLOCK) { // constant V so the lane loops vectorise
-            if (tabled) roi_plane(f, W, RT_BLOCK, ys, xs, &g, OH, OW, dst);
-            else roi_plane_slow(f, H, W, RT_BLOCK, &g, OH, OW, dst);
-        } else {
-            if (tabled) roi_plane(f, W, 1, ys, xs, &g, OH, OW, dst);
-            else roi_plane_slow(f, H, W, 1, &g, OH, OW, dst);
-        }
-        if (direct) continue;
-        for (int l = 0; l < V; l++) {
-            int c = pl * V + l;
-            if (c >= C) break;
-            if (V == 1) { // plain input -> blocked output
-                float *d = o + (size_t)(c / RT_BLOCK) * ohw * RT_BLOCK + c % RT_BLOCK;
-                for (size_t i = 0; i < ohw; i++) d[i * RT_BLOCK] = tmp[i];
-            } else { // blocked input -> plain output
-                float *d = o + (size_t)c * ohw;
-                for (size_t i = 0; i < ohw; i++) d[i] = tmp[i * RT_BLOCK + l];
-            }
-        }
+    const int bin = feat->layout == RT_LAYOUT_NCHW8C, bout = out->layout == RT_LAYOUT_NCHW8C;
+    const lanes li = bin ? (lanes){RT_BLOCK, 1} : (lanes){1, fhw};
+    const lanes lo = bout ? (lanes){RT_BLOCK, 1} : (lanes){1, ohw};
+    for (int c0 = 0; c0 < C; c0 += RT_BLOCK) {
+        const int nl = bin ? RT_BLOCK : RT_MIN(RT_BLOCK, C - c0);
+        const int onl = bout ? RT_BLOCK : RT_MIN(RT_BLOCK, C - c0);
+        const float *f = feat->data + (size_t)c0 * fhw;
+        float *d = o + (size_t)c0 * ohw;
+        // Constant lane geometry in the common cases so the compiler specialises the loops.
+        if (bin && bout)
+            roi_group(f, (lanes){RT_BLOCK, 1}, RT_BLOCK, H, W, ys, xs, tabled, &g, OH, OW, d,
+                      (lanes){RT_BLOCK, 1}, RT_BLOCK);
+        else if (bin)
+            roi_group(f, (lanes){RT_BLOCK, 1}, RT_BLOCK, H, W, ys, xs, tabled, &g, OH, OW, d,
+                      (lanes){1, ohw}, onl);
+        else
+            roi_group(f, li, nl, H, W, ys, xs, tabled, &g, OH, OW, d, lo, onl);
     }
-    // Padding lanes of a blocked output fed from a plain input.
-    if (V == 1 && out->layout == RT_LAYOUT_NCHW8C && C % RT_BLOCK)
-        for (int c = C; c < rt_tensor_cpad(out); c++) {
-            float *d = o + (size_t)(c / RT_BLOCK) * ohw * RT_BLOCK + c % RT_BLOCK;
-            for (size_t i = 0; i < ohw; i++) d[i * RT_BLOCK] = 0.0f;
-        }
 }
 
 rt_status rt_roi_align(const rt_tensor *feat, float spatial_scale, const float *boxes, int n,
