@@ -25,12 +25,14 @@
 // Layouts (root = dataset.root, gt = dataset.gt, defaulting to root; split = dataset.split):
 //   videos        root/*.{mp4,mkv,avi,webm,mov,mpg,mpeg,m4v} (case-insensitive), id = file name
 //                 without extension; no ground truth; frames unknown (-1).
-//   frames        root/<video>/*.{jpg,jpeg,png}; id = folder name; frames are counted.
+//   frames        root/<video>/*.{jpg,jpeg,png}; id = folder name; frames are counted (a folder
+//                 without images is listed with 0 frames: the decoder then fails that video).
 //   kitti-mots    frames in root/image_02/<seq>/. Annotations gt/instances_txt/<seq>.txt (KITTI
 //                 MOTS) or gt/label_02/<seq>.txt (TrackEval). With a split, the seqmap
 //                 gt/evaluate_mots.seqmap.<split> (or gt/<split>.seqmap) lists the sequences and
-//                 their lengths (last frame + 1); every listed sequence must have its file. Lines
-//                 `frame obj_id class_id h w rle`, frames 0-based.
+//                 their lengths (last frame + 1); every listed sequence must have its file.
+//                 Without a split: every frame folder and every annotation file. Lines
+//                 `frame obj_id class_id h w rle`, frames 0-based, class_id = obj_id / 1000.
 //   mots20        root/<seq>/img1/ and gt/<seq>/gt/gt.txt, frames **1-based** in the file; length
 //                 from <seq>/seqinfo.ini seqLength, else the image count. With a split, the
 //                 seqmap gt/seqmaps/MOTS-<split>.txt or MOTS20-<split>.txt (also one level up, as
@@ -48,10 +50,11 @@
 //                 are compressed or uncompressed COCO RLE or null. The JSON is parsed whole on
 //                 every load. Frames not listed in file_names have `annotated == false`. A JSON
 //                 without `annotations` (valid/test splits) lists no ground truth.
-//   synth         what `pcan synth` writes: root/classes.txt (class names, one per line; class id
-//                 k is line k, 1-based), root/instances_txt/<video>.txt (KITTI MOTS lines, class
-//                 ids 1..K, 10 = ignore, obj_id = class*1000 + instance) and the sources
-//                 root/videos/<video>.mp4 or root/frames/<video>/.
+//   synth         what `pcan synth` writes: gt/classes.txt (class names, one per line; class id
+//                 k is line k, 1-based; at most 9 as 10 marks ignore regions),
+//                 gt/instances_txt/<video>.txt (KITTI MOTS lines, class ids 1..K, 10 = ignore,
+//                 obj_id = class*1000 + instance, frames 0-based) and each video's source as
+//                 either root/videos/<video>.<video ext> or root/frames/<video>/ (not both).
 // include/exclude globs (fnmatch) select video ids: a video is kept when it matches some include
 // glob (or there are none) and no exclude glob.
 //

@@ -285,6 +285,11 @@ rt_status shard_read_class_names(const char *path, shard_strvec *names) {
                 goto fail;
             }
         }
+        if (names->n == 9) {
+            st = rt_error_set(RT_ERR_FORMAT, "%s: line %d: more than 9 classes (class id 10 marks "
+                              "ignore regions)", path, ln);
+            goto fail;
+        }
         if ((st = shard_strvec_push(names, line)) != RT_OK) goto fail;
     }
     if (names->n == 0) {

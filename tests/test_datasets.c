@@ -854,6 +854,10 @@ static void test_malformed_text(void) {
     expect_load_error(&p, NULL, RT_ERR_FORMAT,
                       P("%s/classes.txt: line 2: blank line (class ids are line numbers)", root),
                       true);
+    test_write_text(P("%s/classes.txt", root), "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n");
+    expect_load_error(&p, NULL, RT_ERR_FORMAT,
+                      P("%s/classes.txt: line 10: more than 9 classes (class id 10 marks ignore "
+                        "regions)", root), true);
 }
 
 static void test_malformed_json(void) {
