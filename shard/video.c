@@ -282,6 +282,8 @@ static rt_status file_open(shard_video *v, const struct stat *st) {
         return rt_error_set(RT_ERR_FORMAT, "%s: bad codec parameters: %s", v->path,
                             averr(ret, eb, sizeof eb));
     v->cc->thread_count = v->params.threads;
+    // The decoder itself refuses oversized pictures (a later SPS can announce a new size).
+    v->cc->max_pixels = RT_MIN(v->params.max_pixels, (int64_t)INT_MAX);
     v->cc->pkt_timebase = s->time_base;
     ret = avcodec_open2(v->cc, dec, NULL);
     if (ret < 0)
@@ -502,6 +504,7 @@ static rt_status image_decoder(shard_video *v, int kind, AVCodecContext **out) {
     if (!cc) return rt_error_set(RT_ERR_NOMEM, "%s: out of memory", v->path);
     // One packet in, one picture out, so that every error belongs to one file.
     cc->thread_count = 1;
+    cc->max_pixels = RT_MIN(v->params.max_pixels, (int64_t)INT_MAX);
     // Strict: a truncated JPEG (missing EOI) or a broken scan is an error rather than a
     // patched-up picture.
     if (!v->params.accept_concealed) cc->err_recognition |= AV_EF_EXPLODE;
@@ -565,6 +568,37 @@ done:
     return s;
 }
 
+static uint32_t be16(const uint8_t *p) { return (uint32_t)p[0] << 8 | p[1]; }
+static uint32_t be32(const uint8_t *p) { return be16(p) << 16 | be16(p + 2); }
+
+// The size a PNG or JPEG header announces, so that an absurd one is refused with a clear
+// message before the decoder allocates for it. 0 when not found (the decoder then decides).
+static void peek_image_size(const uint8_t *b, size_t n, int kind, int64_t *w, int64_t *h) {
+    *w = *h = 0;
+    if (kind == IMAGE_PNG) {
+        if (n >= 24 && !memcmp(b + 12, "IHDR", 4)) {
+            *w = be32(b + 16);
+            *h = be32(b + 20);
+        }
+        return;
+    }
+    // JPEG: walk the marker segments after SOI up to the first SOFn.
+    size_t i = 2;
+    while (i + 9 < n && b[i] == 0xFF) {
+        uint8_t m = b[i + 1];
+        if (m == 0xFF) { // fill byte
+            i++;
+            continue;
+        }
+        if (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC) {
+            *h = be16(b + i + 5);
+            *w = be16(b + i + 7);
+            return;
+        }
+        i += 2 + be16(b + i + 2);
+    }
+}
+
 static rt_status folder_next(shard_video *v) {
     char eb[AV_ERROR_MAX_STRING_SIZE];
     if (v->next_index >= v->n_names) return SHARD_VIDEO_END;
@@ -580,6 +614,14 @@ static rt_status folder_next(shard_video *v) {
     if ((s = read_file(v, path, at, &len)) != RT_OK) return s;
     if (len > INT_MAX - AV_INPUT_BUFFER_PADDING_SIZE)
         return rt_error_set(RT_ERR_FORMAT, "%s: frame %lld: file too large", path, at);
+    int64_t pw, ph;
+    peek_image_size(v->file_buf, len, image_kind_of(name), &pw, &ph);
+    if (pw > v->params.max_side || ph > v->params.max_side || pw * ph > v->params.max_pixels)
+        return rt_error_set(RT_ERR_FORMAT,
+                            "%s: frame %lld: the image is %lldx%lld, larger than allowed (at "
+                            "most %d on a side and %lld pixels)",
+                            path, at, (long long)pw, (long long)ph, v->params.max_side,
+                            (long long)v->params.max_pixels);
     v->pkt->data = v->file_buf;
     v->pkt->size = (int)len;
     // Without the key flag libavcodec's PNG decoder treats a packet as a delta frame and adds

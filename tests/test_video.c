@@ -341,6 +341,7 @@ static void expect_error(const char *what, const char *path, const shard_video_p
 
 static void test_broken_inputs(void) {
     char p[4096], q[4096];
+    shard_video_params small;
     const char *src = "-f lavfi -i testsrc=size=64x48:rate=10:duration=2";
     char args[1024];
     snprintf(args, sizeof args, "%s -c:v libx264 -pix_fmt yuv420p ok.mp4", src);
@@ -407,11 +408,18 @@ static void test_broken_inputs(void) {
                  "empty_dir", "empty", -1);
     expect_error("folder of non-images", tmp_path(p, sizeof p, "noimg"), NULL, RT_ERR_FORMAT,
                  "noimg", "3 other entries ignored", -1);
-    expect_error("absurd size (folder)", tmp_path(p, sizeof p, "big"), NULL, RT_ERR_FORMAT,
-                 "big", "16400x2, larger than allowed", -1);
+    snprintf(q, sizeof q, "%s/big/f1.png", g_dir);
+    expect_error("absurd size (folder)", tmp_path(p, sizeof p, "big"), NULL, RT_ERR_FORMAT, q,
+                 "16400x2, larger than allowed", -1);
+    // The JPEG header is read before decoding too.
+    small = shard_video_default_params();
+    small.max_side = 60;
+    snprintf(q, sizeof q, "%s/cj/f1.jpg", g_dir);
+    expect_error("over max_side (jpeg)", tmp_path(p, sizeof p, "cj"), &small, RT_ERR_FORMAT, q,
+                 "frame 0: the image is 64x48", -1);
     expect_error("absurd size (file)", tmp_path(p, sizeof p, "big/f1.png"), NULL, RT_ERR_FORMAT,
                  "f1.png", "16400x2", -1);
-    shard_video_params small = shard_video_default_params();
+    small = shard_video_default_params();
     small.max_pixels = 1000;
     expect_error("over max_pixels", tmp_path(p, sizeof p, "ok.mp4"), &small, RT_ERR_FORMAT,
                  "ok.mp4", "64x48", -1);
