@@ -22,6 +22,7 @@ struct rt_weights {
     char *source_sha256;
     char sha256[RT_SHA256_HEX_LEN + 1];
     int version;
+    bool has_data; // false when opened with read_data = false
     rt_model_config config;
     int n;
     entry *entries; // sorted by key
@@ -310,7 +311,7 @@ static entry *find(const rt_weights *w, const char *key) {
     return bsearch(&probe, w->entries, (size_t)w->n, sizeof *w->entries, entry_cmp);
 }
 
-static rt_status read_tensors(hid_t file, rt_weights *w) {
+static rt_status read_tensors(hid_t file, rt_weights *w, bool read_data) {
     rt_status st = RT_OK;
     name_list names = {0};
     hsize_t idx = 0;
@@ -346,6 +347,7 @@ static rt_status read_tensors(hid_t file, rt_weights *w) {
         total += (w->entries[i].count * 8 + 63) / 64 * 64;
     }
     qsort(w->entries, (size_t)w->n, sizeof *w->entries, entry_cmp);
+    if (!read_data) goto done;
     w->block = rt_malloc(total + 64);
     if (!w->block) {
         st = rt_error_set(RT_ERR_NOMEM, "%s: no memory for %zu bytes of tensors", w->path, total);
@@ -373,7 +375,18 @@ static bool is_lower_hex64(const char *s) {
     return true;
 }
 
+rt_weights_params rt_weights_default_params(void) {
+    rt_weights_params p = {.read_data = true, .hash = true};
+    return p;
+}
+
 rt_status rt_weights_open(const char *path, rt_weights **out) {
+    rt_weights_params p = rt_weights_default_params();
+    return rt_weights_open_with(path, &p, out);
+}
+
+rt_status rt_weights_open_with(const char *path, const rt_weights_params *params,
+                               rt_weights **out) {
     rt_status st = RT_OK;
     hid_t file = -1;
     char *fmt = NULL;
@@ -407,7 +420,7 @@ rt_status rt_weights_open(const char *path, rt_weights **out) {
         if (st == RT_OK && !is_lower_hex64(w->source_sha256))
             st = rt_error_set(RT_ERR_FORMAT, "%s: source_sha256 '%.80s' is not 64 lowercase hex "
                               "digits", path, w->source_sha256);
-        if (st == RT_OK) st = read_tensors(file, w);
+        if (st == RT_OK) st = read_tensors(file, w, params->read_data);
         if (file >= 0 && H5Fclose(file) < 0 && st == RT_OK)
             st = h5_error(RT_ERR_HDF5, path, "cannot close the file");
     }
@@ -418,7 +431,8 @@ rt_status rt_weights_open(const char *path, rt_weights **out) {
     if ((st = rt_model_config_parse(w->config_text, strlen(w->config_text), source,
                                     &w->config)) != RT_OK)
         goto fail;
-    if ((st = rt_sha256_file_hex(path, w->sha256)) != RT_OK) goto fail;
+    if (params->hash && (st = rt_sha256_file_hex(path, w->sha256)) != RT_OK) goto fail;
+    w->has_data = params->read_data;
     rt_free(fmt);
     *out = w;
     return RT_OK;
@@ -467,6 +481,9 @@ rt_status rt_weights_get(rt_weights *w, const char *key, int ndim, const int64_t
     RT_ASSERT(ndim >= 0 && ndim <= RT_WEIGHTS_MAX_DIMS && (ndim == 0 || shape));
     entry *e;
     *data = NULL;
+    if (!w->has_data)
+        return rt_error_set(RT_ERR_INVAL, "%s: opened without tensor data; cannot get '%s'",
+                            w->path, key);
     rt_status st = lookup(w, key, RT_DTYPE_F32, ndim, shape, &e);
     if (st != RT_OK) return st;
     e->used = true;

@@ -45,6 +45,7 @@
 #ifndef PCAN_RUNTIME_WEIGHTS_H
 #define PCAN_RUNTIME_WEIGHTS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "runtime/core.h"
@@ -73,8 +74,21 @@ typedef struct rt_weight_spec {
 
 typedef struct rt_weights rt_weights;
 
-// Opens and fully reads `path`. On success *out owns everything; on failure *out is NULL.
+typedef struct rt_weights_params {
+    bool read_data; // read every tensor (else names, shapes and dtypes only: for info/check)
+    bool hash;      // compute the sha256 of the file (else rt_weights_sha256 is "")
+} rt_weights_params;
+
+// Both true.
+rt_weights_params rt_weights_default_params(void);
+
+// Opens and fully reads `path` (default params). On success *out owns everything; on failure
+// *out is NULL.
 rt_status rt_weights_open(const char *path, rt_weights **out);
+// The same with params. Without read_data, rt_weights_get/get_conv_bn fail with RT_ERR_INVAL;
+// validate, spec and the attribute accessors work.
+rt_status rt_weights_open_with(const char *path, const rt_weights_params *params,
+                               rt_weights **out);
 // Frees everything; accepts NULL and *w == NULL; sets *w to NULL.
 void rt_weights_close(rt_weights **w);
 

@@ -214,6 +214,29 @@ static void test_valid_tiny_file_loads(void) {
     }
 }
 
+static void test_metadata_only(void) {
+    rt_model_config c = tiny_config();
+    wopts o = wopts_default();
+    const char *path = write_weights("meta.h5", &c, &o);
+    rt_weights_params p = rt_weights_default_params();
+    CHECK(p.read_data && p.hash);
+    p.read_data = false;
+    p.hash = false;
+    rt_weights *w = NULL;
+    if (rt_weights_open_with(path, &p, &w) != RT_OK) {
+        test_fail(__FILE__, __LINE__, "open: %s", rt_error());
+        return;
+    }
+    CHECK_EQ_STR(rt_weights_sha256(w), "");
+    CHECK_EQ_STR(rt_weights_name(w), "pcan-tiny");
+    CHECK_EQ_INT(rt_weights_validate(w), RT_OK);
+    const float *data;
+    CHECK_EQ_INT(rt_weights_get(w, "mu0", 3, (int64_t[]){1, 32, 8}, &data), RT_ERR_INVAL);
+    CHECK_CONTAINS(rt_error(), "opened without tensor data");
+    CHECK_EQ_INT(rt_weights_spec(w, 0)->ndim >= 0, 1);
+    rt_weights_close(&w);
+}
+
 static void test_r50_keys_equal_tsv(void) {
     FILE *f = fopen(TSV_PATH, "r");
     if (!f) {
@@ -556,6 +579,7 @@ static void test_committed_weight_files(void) {
 
 int main(void) {
     TEST_RUN(test_valid_tiny_file_loads);
+    TEST_RUN(test_metadata_only);
     TEST_RUN(test_r50_keys_equal_tsv);
     TEST_RUN(test_malformed_files);
     TEST_RUN(test_tensor_mismatches);

@@ -556,9 +556,23 @@ def verify(out, sd, attrs):
                 raise ConversionError('verify: tensor %s differs' % key)
 
 
-def convert(ckpt, out, name=None, classes=None, sets=(), do_verify=False):
-    """Converts; returns a summary dict. Raises ConversionError for inputs it refuses."""
+def convert(ckpt, out, name=None, classes=None, sets=(), do_verify=False, drop=()):
+    """Converts; returns a summary dict. Raises ConversionError for inputs it refuses.
+    `drop`: regular expressions; matching keys are removed first (the official code loads with
+    strict=False, so a checkpoint may carry tensors the model never uses)."""
     sd, meta = load_checkpoint(ckpt)
+    dropped = []
+    for rx in drop:
+        try:
+            pat = re.compile(rx)
+        except re.error as e:
+            raise ConversionError('--drop %s: %s' % (rx, e))
+        hit = [k for k in sd if pat.search(k)]
+        if not hit:
+            raise ConversionError('--drop %s matches no key' % rx)
+        for k in hit:
+            del sd[k]
+        dropped += hit
     variant = detect_variant(list(sd))
     if variant:
         raise ConversionError('%s: %s' % (ckpt, variant))
@@ -587,6 +601,7 @@ def convert(ckpt, out, name=None, classes=None, sets=(), do_verify=False):
         verify(out, sd, attrs)
     params = sum(int(sd[k].numel()) for k in order if sd[k].dtype.is_floating_point)
     return {'tensors': len(order), 'values': params, 'name': name, 'config': text,
+            'dropped': dropped,
             'source_sha256': attrs['source_sha256'], 'sha256': file_sha256(out),
             'verified': do_verify}
 
@@ -623,6 +638,8 @@ def main(argv=None):
                     help='override a config value (YAML syntax), e.g. --set test.score_thr=0.4')
     ap.add_argument('--verify', action='store_true',
                     help='read the result back and compare every tensor bit for bit')
+    ap.add_argument('--drop', action='append', default=[], metavar='REGEX',
+                    help='leave out checkpoint keys matching REGEX (each must match something)')
     ap.add_argument('--list', action='store_true',
                     help='only print the meta data, the variant and the key list; write nothing')
     args = ap.parse_args(argv)
@@ -645,10 +662,13 @@ def main(argv=None):
     try:
         import torch
         torch.set_num_threads(1)
-        s = convert(args.checkpoint, args.out, args.name, classes, args.set, args.verify)
+        s = convert(args.checkpoint, args.out, args.name, classes, args.set, args.verify,
+                    args.drop)
     except ConversionError as e:
         print('pth2h5: error: %s' % e, file=sys.stderr)
         return 2
+    for k in s['dropped']:
+        print('pth2h5: dropped %s' % k)
     print('pth2h5: wrote %s: %d tensors, %d values, name %s, sha256 %s%s'
           % (args.out, s['tensors'], s['values'], s['name'], s['sha256'],
              ', verified bit for bit' if s['verified'] else ''))

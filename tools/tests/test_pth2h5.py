@@ -242,6 +242,14 @@ class Pth2H5Test(unittest.TestCase):
         extra = collections.OrderedDict(sd)
         extra['roi_head.refine_head.extra.weight'] = torch.zeros(2)
         self.convert_fails(extra, "unknown tensor 'roi_head.refine_head.extra.weight' [2]")
+        ckpt = self.path('extra.pth')
+        torch.save(extra, ckpt)
+        s = pth2h5.convert(ckpt, self.path('extra.h5'), classes=pth2h5.BDD100K_CLASSES,
+                           drop=[r'\.extra\.'], do_verify=True)
+        self.assertEqual(s['dropped'], ['roi_head.refine_head.extra.weight'])
+        with self.assertRaises(pth2h5.ConversionError):
+            pth2h5.convert(ckpt, self.path('extra2.h5'), classes=pth2h5.BDD100K_CLASSES,
+                           drop=['nothing_matches_this'])
 
         shape = collections.OrderedDict(sd)
         shape['roi_head.mask_head.conv_logits.weight'] = torch.zeros(9, 8, 1, 1)
