@@ -35,7 +35,7 @@
 // (reimplemented) and only then the YUV 4:4:4 -> RGB step; what remains is IDCT/rounding:
 // measured max 3, mean 0.05 levels (1280x720, 4:2:0 and 4:2:2, grey, baseline, progressive,
 // restart markers; tests/test_video.c checks max <= 3 on a committed OpenCV-made fixture).
-// PNGs decode exactly as OpenCV's.
+// 8-bit PNGs decode exactly as OpenCV's.
 //
 // Metadata (shard_video_info): width and height (of the first frame, which every later frame
 // must match), fps, the frame count and how it was obtained (`frames_source`): EXACT for
@@ -48,7 +48,8 @@
 // - RT_ERR_IO: the path does not exist or cannot be read; a folder frame cannot be read.
 // - RT_ERR_FORMAT: not a video (no demuxer, no video stream, no decoder); empty folder or one
 //   with no image files; zero frames; absurd size (> params.max_side on a side or
-//   > params.max_pixels pixels); a frame whose size differs from the first (mixed folder
+//   > params.max_pixels pixels; checked from the container or image header before decoding);
+//   a frame whose size differs from the first (mixed folder
 //   sizes, mid-stream resolution change).
 // - RT_ERR_DECODE: a packet or image the decoder rejects, a packet the demuxer marks corrupt,
 //   or a read error in the middle of the file (truncated data), or an MP4/MOV that ends before
@@ -57,9 +58,8 @@
 //   (Matroska/WebM, raw streams): `frames` then exceeds what was read, and callers that know
 //   the expected count (ground truth) should compare. Edit lists can make an intact MP4
 //   return fewer frames than `frames` too (the count includes hidden samples), without error.
-//   A corrupt frame mid-stream
-//   FAILS the video rather than being skipped: skipping would silently shift every later frame
-//   index against the ground truth. By default this includes pictures the decoder repaired:
+//   A corrupt frame mid-stream FAILS the video rather than being skipped: skipping would
+//   silently shift every later frame index against the ground truth. By default this includes pictures the decoder repaired:
 //   a video frame whose decode_error_flags are set (concealed macroblocks), and a folder image
 //   the decoder rejects in its strict mode (AV_EF_EXPLODE: a JPEG without its end marker, a
 //   broken scan). OpenCV would return such pictures with a warning; params.accept_concealed = 1
@@ -67,11 +67,15 @@
 //   bounded (params.max_packets_per_frame packets may pass without a picture), so a hostile
 //   file cannot hang the reader.
 // - RT_ERR_NOMEM, RT_ERR_INVAL (bad arguments or params).
+// The frame index in a message is the index the failed read would have returned; decoders with
+// a delay (B-frames, frame threads) may have choked on a packet of a slightly later frame.
 // After an error the reader is finished: every later read returns the same status.
 //
 // Memory does not grow with the video's length: one packet and one decoded picture are held at a
 // time, the RGB buffer is allocated at open and reused, and shard_video_read makes no rt_malloc
-// calls (libav's own buffer pools are reused too). A folder holds its list of file names.
+// calls (libav's own buffer pools are reused too) except when a folder image is larger than any
+// before it (the file buffer grows) or the pixel format changes mid-stream (a new swscale
+// context). A folder holds its list of file names (~20 bytes a frame).
 //
 // Thread safety: a shard_video is used by one thread at a time; different readers are
 // independent. libav's log level is process-wide and is left to the program (cmd/).
