@@ -632,13 +632,24 @@ done:
 static rt_status list_ytvis(listing *l, shard_strvec *cats, shard_strvec *cat_ids) {
     const shard_dataset_params *p = l->p;
     shard_dataset *ds = l->ds;
-    char *img = NULL, *def = NULL;
-    shard_strvec src = {0}, gt_ids = {0};
+    char *img = NULL, *def = NULL, *gtdir = NULL, *first = NULL;
+    shard_strvec src = {0}, gt_ids = {0}, unused = {0};
     rt_status st = RT_OK;
     if (!(img = path_fmt("%s/JPEGImages", p->root))) goto fail;
-    if (p->gt) {
+    ds->gt_kind = SHARD_GT_SINGLE;
+    if (p->gt && shard_is_dir(p->gt)) {
+        // One YouTube-VIS JSON per video (tools/split_annotations.py): <gt>/<video>.json.
+        ds->gt_kind = SHARD_GT_FILES;
+        if (!(gtdir = rt_strdup(p->gt))) goto fail;
+        if ((st = list_ids_with_ext(gtdir, k_json_exts, &gt_ids)) != RT_OK) goto fail;
+        // The categories (the default class list) come from the first file.
+        if (gt_ids.n) {
+            if (!(first = path_fmt("%s/%s.json", gtdir, gt_ids.v[0]))) goto fail;
+            if ((st = shard_ytvis_index(first, &unused, cats, cat_ids)) != RT_OK) goto fail;
+        }
+    } else if (p->gt) {
         if (!shard_is_file(p->gt)) {
-            st = rt_error_set(RT_ERR_IO, "dataset.gt %s: no such file", p->gt);
+            st = rt_error_set(RT_ERR_IO, "dataset.gt %s: no such file or folder", p->gt);
             goto fail;
         }
         if (!(ds->gt_file = rt_strdup(p->gt))) goto fail;
@@ -653,9 +664,9 @@ static rt_status list_ytvis(listing *l, shard_strvec *cats, shard_strvec *cat_id
         goto fail;
     if (shard_is_dir(img) || p->require_sources)
         if ((st = shard_list_dir(img, SHARD_LIST_DIRS, NULL, &src)) != RT_OK) goto fail;
-    layout lo = {img, false, NULL, NULL, ""};
+    layout lo = {img, false, NULL, gtdir, ".json"};
     st = list_union(l, &lo, &src, &gt_ids, NULL);
-    for (size_t i = 0; st == RT_OK && i < ds->n_videos; i++)
+    for (size_t i = 0; st == RT_OK && ds->gt_kind == SHARD_GT_SINGLE && i < ds->n_videos; i++)
         ds->videos[i].has_gt = strvec_has(&gt_ids, ds->videos[i].id);
     goto done;
 fail:
@@ -663,8 +674,11 @@ fail:
 done:
     rt_free(img);
     rt_free(def);
+    rt_free(gtdir);
+    rt_free(first);
     shard_strvec_free(&src);
     shard_strvec_free(&gt_ids);
+    shard_strvec_free(&unused);
     return st;
 }
 

@@ -40,16 +40,18 @@
 //   bdd100k-mots  root/images/seg_track_20/<split>/<video>/*.jpg (split required). Annotations:
 //                 a Scalabel JSON per video (gt/<video>.json, default
 //                 root/labels/seg_track_20/rles/<split>/), or one Scalabel JSON file for all
-//                 videos (gt is a file; it is parsed whole on every load: prefer per-video files
-//                 for large sets), or bitmask PNG folders (gt/<video>/<frame>.png, default
+//                 videos (gt is a file; it is parsed whole on every load: for large sets split it
+//                 with tools/split_annotations.py), or bitmask PNG folders (gt/<video>/<frame>.png, default
 //                 root/labels/seg_track_20/bitmasks/<split>/; R category 1..8, G attribute bits
 //                 truncated<<3|occluded<<2|crowd<<1|ignored, instance id (B<<8)|A, 0 background).
 //                 A bitmask PNG is tied to the image of the same stem.
 //   youtube-vis   root/JPEGImages/<video>/ and the annotation JSON gt (default
 //                 root/instances.json) with videos[].file_names "<video>/<frame>"; segmentations
 //                 are compressed or uncompressed COCO RLE or null. The JSON is parsed whole on
-//                 every load. Frames not listed in file_names have `annotated == false`. A JSON
-//                 without `annotations` (valid/test splits) lists no ground truth.
+//                 every load: for large sets split it once into gt/<video>.json files
+//                 (tools/split_annotations.py) and give that folder as gt. Frames not listed in
+//                 file_names have `annotated == false`. A single JSON without `annotations`
+//                 (valid/test splits) lists no ground truth.
 //   synth         what `pcan synth` writes: gt/classes.txt (class names, one per line; class id
 //                 k is line k, 1-based; at most 9 as 10 marks ignore regions),
 //                 gt/instances_txt/<video>.txt (KITTI MOTS lines, class ids 1..K, 10 = ignore,
@@ -157,7 +159,7 @@ typedef struct shard_dataset {
     size_t n_classes;
     // Private to the readers.
     char *gt_file; // shared annotation file (youtube-vis; bdd100k-mots single JSON)
-    int gt_kind;   // bdd100k-mots: scalabel files, single file or bitmasks
+    int gt_kind;   // per-video files, one shared file, or bitmask folders
     shard_class_rule *rules;
     size_t n_rules;
 } shard_dataset;

@@ -523,7 +523,7 @@ static rt_status ytvis_annotation(const shard_dataset *ds, shard_gt_builder *b, 
 rt_status shard_gt_read_ytvis(const shard_dataset *ds, const shard_dataset_video *v,
                               shard_gt **out) {
     *out = NULL;
-    const char *file = ds->gt_file;
+    const char *file = ds->gt_kind == SHARD_GT_FILES ? v->gt_path : ds->gt_file;
     json_t *root = NULL, *vids, *anns, *names = NULL;
     ycat *cats = NULL;
     size_t n_cats = 0, vi = 0;

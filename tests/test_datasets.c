@@ -662,6 +662,21 @@ static void test_youtube_vis(void) {
     shard_gt_free(&gt);
     shard_dataset_free(&ds);
 
+    // One JSON per video (tools/split_annotations.py): gt is the folder.
+    test_write_text(P("%s/per-video/v1.json", root), k_ytvis_json);
+    p.gt = P("%s/per-video", root);
+    ds = open_ds(&p);
+    if (!ds) return;
+    CHECK(ds->videos[0].has_gt && !ds->videos[1].has_gt && !ds->videos[2].has_gt);
+    CHECK_EQ_INT(ds->n_classes, 2);
+    gt = load_gt(ds, "v1");
+    if (gt) {
+        CHECK_EQ_INT(gt->n_objects, 3);
+        CHECK_EQ_INT(gt->frames[2].objects[0].track_id, 12);
+    }
+    shard_gt_free(&gt);
+    shard_dataset_free(&ds);
+
     // A valid/test split: videos and categories, no annotations -> no ground truth.
     test_write_text(P("%s/valid.json", root), "{\"videos\": [{\"id\": 5, \"file_names\": "
                     "[\"v1/00000.jpg\"]}], \"categories\": [{\"id\": 1, \"name\": \"x\"}]}");
