@@ -29,14 +29,15 @@ def _role(key):
     return last  # weight / bias
 
 
-def random_state(model, seed, overrides=None):
-    """Seeded Gaussian state for `model` (tiny tests): He-normal convs/linears, small biases, BN
-    with running stats near identity, prototypes l2-normalised. `overrides` maps key -> callable
-    (tensor -> tensor) applied afterwards (used to bias scores into a useful range)."""
+def random_state(model, seed, gains=None, biases=None):
+    """Seeded Gaussian state for `model` (tiny tests). Weights ~ N(0, gain^2 / fan_in) with gain
+    sqrt(2) by default; `gains` maps a key prefix to another gain (the longest prefix wins) and
+    `biases` maps a key to (mean, std) of its bias. BN running stats near identity; prototypes
+    l2-normalised as in the official initialisation."""
     g = torch.Generator().manual_seed(seed)
-    sd = model.state_dict()
+    gains, biases = gains or {}, biases or {}
     out = {}
-    for key, t in sd.items():
+    for key, t in model.state_dict().items():
         role = _role(key)
         shape = tuple(t.shape)
         if role == 'count':
@@ -45,20 +46,22 @@ def random_state(model, seed, overrides=None):
             v = l2norm(torch.randn(shape, generator=g) * math.sqrt(2.0 / shape[2]), 1)
         elif role == 'norm_weight':
             v = 1 + 0.2 * (torch.rand(shape, generator=g) - 0.5)
+            if '.bn3.' in key:
+                v = v * 0.5
         elif role == 'norm_bias' or role == 'norm_running_mean':
             v = 0.1 * torch.randn(shape, generator=g)
         elif role == 'norm_running_var':
             v = 0.75 + 0.5 * torch.rand(shape, generator=g)
         elif role == 'weight':
-            fan = shape[0] * shape[2] * shape[3] if 'upsample' in key else _fan_in(shape)
-            fan = fan // 4 if 'upsample' in key else fan
-            v = torch.randn(shape, generator=g) * math.sqrt(2.0 / fan)
+            fan = shape[0] if 'upsample' in key else int(np.prod(shape[1:]))
+            pref = [p for p in gains if key.startswith(p)]
+            gain = gains[max(pref, key=len)] if pref else math.sqrt(2.0)
+            v = torch.randn(shape, generator=g) * (gain / math.sqrt(fan))
         elif role == 'bias':
-            v = 0.05 * torch.randn(shape, generator=g)
+            mean, std = biases.get(key, (0.0, 0.05))   # mean: a number or one per element
+            v = torch.tensor(mean, dtype=torch.float32) + std * torch.randn(shape, generator=g)
         else:
             raise KeyError(key)
-        if overrides and key in overrides:
-            v = overrides[key](v)
         out[key] = v.to(t.dtype).reshape(t.shape)
     return out
 
@@ -88,8 +91,23 @@ def formula_uniform(tensor_index, count):
     return (h >> np.uint64(11)).astype(np.float64) * (2.0 ** -53) * 2.0 - 1.0
 
 
+# Output layers whose He scale would saturate scores or blow up box deltas: b is multiplied by
+# these factors (in double), part of the documented formula.
+FORMULA_GAINS = {
+    'rpn_head.rpn_cls.weight': 0.25,
+    'rpn_head.rpn_reg.weight': 0.05,
+    'roi_head.bbox_head.fc_cls.weight': 0.25,
+    'roi_head.bbox_head.fc_reg.weight': 0.1,
+}
+
+
 def formula_params(key, shape, fpn_channels):
     """(a, b) such that value = float32(a + b * u) for the R50 formula (see tools/README.md)."""
+    a, b = _formula_params(key, shape)
+    return a, b * FORMULA_GAINS.get(key, 1.0)
+
+
+def _formula_params(key, shape):
     role = _role(key)
     last = key.rsplit('.', 1)[-1]
     if role == 'proto':

@@ -263,8 +263,8 @@ class RefineHead(nn.Module):
             x = conv(x)
         pred = self.conv_logits(F.relu(self.upsample(x)))
         return dict(refine_pred=pred, pos_mu=new_pos_mu, neg_mu=new_neg_mu, pos_pre=pos_pre,
-                    neg_pre=neg_pre, pos=pos, neg=neg, pos_z=pos_z, neg_z=neg_z, m_b=m_b,
-                    context=g)
+                    neg_pre=neg_pre, pos=pos, neg=neg, pos_z=pos_z, neg_z=neg_z, m_a=m_a,
+                    m_b=m_b, context=g)
 
 
 class RoIHead(nn.Module):
@@ -342,7 +342,8 @@ class PCAN(nn.Module):
         return feats, banks, mus, protos_out
 
     # ---- RPN (§A.1-A.3, A.5) ----
-    def rpn_proposals(self, feats, meta):
+    def rpn_candidates(self, feats, meta):
+        """Per level top nms_pre by sigmoid score, decoded and clipped: (boxes, scores, level)."""
         r = self.cfg['rpn']
         cls, reg = self.rpn_head(feats)
         scores_l, deltas_l, anchors_l, ids_l = [], [], [], []
@@ -359,14 +360,20 @@ class PCAN(nn.Module):
             deltas_l.append(dl)
             anchors_l.append(an)
             ids_l.append(torch.full((s.numel(),), lvl, dtype=torch.long))
-        scores = torch.cat(scores_l)
         boxes = ops.delta2bbox(torch.cat(anchors_l), torch.cat(deltas_l), [1.0] * 4,
                                meta['img_shape'])
-        dets, keep = ops.batched_nms(boxes, scores, torch.cat(ids_l), r['nms_thr'])
-        return dets[:r['max_per_img']], dict(rpn_cls=cls, rpn_reg=reg)
+        return boxes, torch.cat(scores_l), torch.cat(ids_l), dict(rpn_cls=cls, rpn_reg=reg)
+
+    def rpn_proposals(self, feats, meta):
+        """-> proposals [P,5] (x1,y1,x2,y2,score; network-input pixels), extras."""
+        boxes, scores, ids, extra = self.rpn_candidates(feats, meta)
+        dets, _ = ops.batched_nms(boxes, scores, ids, self.cfg['rpn']['nms_thr'])
+        extra.update(cand_boxes=boxes, cand_scores=scores, cand_ids=ids)
+        return dets[:self.cfg['rpn']['max_per_img']], extra
 
     # ---- box head + multiclass NMS ----
     def detect(self, feats, proposals, meta):
+        """-> det_bboxes [n,5] in source pixels, det_labels [n], extras."""
         r, t = self.cfg['roi'], self.cfg['test']
         boxes = proposals[:, :4]
         roi_feats, lvls = ops.roi_extract(feats[:4], boxes, r['bbox_roi_size'],
@@ -379,7 +386,7 @@ class PCAN(nn.Module):
         dets, labels = ops.multiclass_nms(bboxes, scores, t['score_thr'], t['nms_iou'],
                                           t['max_per_img'])
         return dets, labels, dict(roi_levels=lvls, cls_score=cls_score, bbox_pred=bbox_pred,
-                                  scores=scores)
+                                  scores=scores, bboxes=bboxes)
 
     def net_boxes(self, det_bboxes, meta):
         """Original-image boxes back to network-input pixels, as the heads' RoIs."""

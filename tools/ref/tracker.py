@@ -73,6 +73,7 @@ class Tracker:
         scores = None
         memo_ids = torch.zeros(0, dtype=torch.long)
         conf = torch.zeros(n, dtype=bboxes.dtype)
+        second = torch.zeros(n, dtype=bboxes.dtype)   # runner-up of the row, for margin checks
         memo_ind = torch.full((n,), -1, dtype=torch.long)
         if n > 0 and len(self.tracklets) > 0:
             memo_ids, memo_embeds, memo_labels, memo_feats, memo_masks = self._memo()
@@ -84,6 +85,8 @@ class Tracker:
             for i in range(n):
                 c, j = torch.max(scores[i], dim=0)
                 conf[i], memo_ind[i] = c, j
+                if scores.size(1) > 1:
+                    second[i] = torch.topk(scores[i], 2)[0][1]
                 if c > self.match_score_thr:
                     mid = int(memo_ids[j])
                     if mid > -1:
@@ -102,7 +105,7 @@ class Tracker:
         ids[new] = torch.arange(self.num_tracklets, self.num_tracklets + num_new)
         self.num_tracklets += num_new
         self.last = dict(inds=inds, valids=valids, match_scores=scores, memo_ids=memo_ids,
-                         conf=conf, memo_ind=memo_ind, matched_ids=matched, new=new)
+                         conf=conf, second=second, memo_ind=memo_ind, matched_ids=matched, new=new)
         return dict(bboxes=bboxes, labels=labels, mask_preds=mask_preds, mask_feats=mask_feats,
                     embeds=embeds, ids=ids, ref_feats=ref_feats, ref_masks=ref_masks,
                     inds=inds, valids=valids)

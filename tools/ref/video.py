@@ -57,8 +57,12 @@ class VideoTracker:
                          frame_mus=[u[0] for u in self.mus], banks=[b[0] for b in self.banks],
                          rpn_cls=[c[0] for c in rpn_out['rpn_cls']],
                          rpn_reg=[r[0] for r in rpn_out['rpn_reg']], proposals=proposals,
+                         rpn_cand=(rpn_out['cand_boxes'], rpn_out['cand_scores'],
+                                   rpn_out['cand_ids']),
                          det_bboxes=dets, det_labels=labels, scores=det_out['scores'],
-                         roi_levels=det_out['roi_levels'])
+                         det_all_bboxes=det_out['bboxes'], roi_levels=det_out['roi_levels'],
+                         cls_score=det_out['cls_score'],
+                         meta=meta)
         h, w = meta['ori_shape']
         empty = dict(ids=torch.zeros(0, dtype=torch.long), labels=torch.zeros(0, dtype=torch.long),
                      scores=dets.new_zeros(0), boxes=dets.new_zeros((0, 4)),
