@@ -26,7 +26,9 @@ from ref.weights_io import sha256_text  # noqa: E402
 MARGINS = dict(score=1e-6, iou=2e-6, conf=5e-6, logit=5e-6, level=1e-6)
 TINY_SEED_TEXT = 'pcan tiny fixture v1: random_state(seed=%d, gains=%r, biases=%r)'
 FULL_FRAMES = {(0, 0), (0, 1)}                # (video, frame) with complete feature maps
-FULL_ROIS = 4                                 # RoI feature maps stored for the first 4 RoIs
+FULL_ROIS = 4                                 # per-RoI refine data of std frames: first 4 RoIs
+FEAT_ROIS = 2                                 # RoI feature maps stored for the first 2 RoIs
+R50_ROIS = 8                                  # R50: logits of the first 8 detections
 TINY_VIDEOS = [(101, 18), (202, 6)]           # (synthetic video seed, frames)
 TINY_SIZE = (80, 120)                         # source frame H, W
 TINY_GAINS = {'neck.': 1.0, 'rpn_head.rpn_cls': 0.3, 'rpn_head.rpn_reg': 0.3,
@@ -120,11 +122,11 @@ def frame_tensors(r, level, first=False):
         if first:
             d['input'] = it['input']
             d['resized'] = torch.from_numpy(np.ascontiguousarray(it['resized']))
-        d['stem'] = it['stem']
-        for i, c in enumerate(it['backbone']):
-            d['c%d' % (i + 2)] = c
-        for i, p in enumerate(it['fpn']):
-            d['p%d' % (i + 2)] = p
+            d['stem'] = it['stem']
+            for i, c in enumerate(it['backbone']):
+                d['c%d' % (i + 2)] = c
+            for i, p in enumerate(it['fpn']):
+                d['p%d' % (i + 2)] = p
         for i in range(len(it['frame_protos'])):
             d['fused_p%d' % (i + 2)] = it['fused'][i]
             d['bank_p%d' % (i + 2)] = it['banks'][i]
@@ -146,8 +148,8 @@ def frame_tensors(r, level, first=False):
         n = it['det_bboxes'].size(0)
         if level == 'full':
             d['mask_logits'] = it['mask_pred'][torch.arange(n), it['det_labels']]
-            d['mask_feats'] = it['mask_feats'][:FULL_ROIS]
-            d['ref_feats'] = k['ref_feats'][:FULL_ROIS]
+            d['mask_feats'] = it['mask_feats'][:FEAT_ROIS]
+            d['ref_feats'] = k['ref_feats'][:FEAT_ROIS]
             d['refine_logits'] = ref['refine_pred'][:, 0]
             for name in ('pos_pre', 'neg_pre'):
                 d['refine_' + name] = ref[name]
@@ -295,7 +297,7 @@ R50_SCALE = [640, 384]
 R50_FRAME = (180, 320)
 R50_NMS_PRE = 300
 # class logits centred so that a few percent of the RoIs pass score_thr (set from a first run)
-R50_BIASES = {'roi_head.bbox_head.fc_cls.bias': list(enumerate([-7.17, -3.37, -4.94, -1.02, -5.24, -3.92, -4.53, -2.52, 0.0]))}
+R50_BIASES = {'roi_head.bbox_head.fc_cls.bias': list(enumerate([-7.67, -3.87, -5.44, -1.52, -5.74, -4.42, -5.03, -3.02, 0.0]))}
 
 
 def r50_config_text():
@@ -303,35 +305,40 @@ def r50_config_text():
     return t.replace('nms_pre: 1000,', 'nms_pre: %d,' % R50_NMS_PRE)
 
 
-def make_r50(out):
+def make_r50(out, frame_seeds):
     cfg = load_config(r50_config_text())
     m = PCAN(cfg)
     m.load_state_dict(formula_state(m, R50_BIASES))
-    frames = synth_video(303, 2, *R50_FRAME, nobj=6)
-    res, _ = run_videos(m, [frames], 'video')
+    for fseed in frame_seeds:
+        frames = synth_video(fseed, 2, *R50_FRAME, nobj=6)
+        res, _ = run_videos(m, [frames], 'video')
+        bad = check_run(m, res)
+        for fi, r in enumerate(res[0]):
+            it = r['inter']
+            names = [('input', it['input']), ('stem', it['stem'])]
+            names += [('c%d' % (i + 2), c) for i, c in enumerate(it['backbone'])]
+            names += [('p%d' % (i + 2), c) for i, c in enumerate(it['fpn'])]
+            names += [('fused_p%d' % (i + 2), c) for i, c in enumerate(it['fused'][:2])]
+            for k in ('mask_pred', 'embeds', 'mask_feats'):
+                if k in it:
+                    names.append((k, it[k]))
+            for nm, t in names:
+                bad += ['f%d %s' % (fi, s) for s in margins.check_finite_o1(nm, t, 1e-2, 1e2)]
+            lv = it['roi_levels'].bincount(minlength=4).tolist()
+            if sum(c > 0 for c in lv) < 3:
+                bad.append('f%d: proposals per level %s' % (fi, lv))
+            print('r50 frames %d f%d: %d proposals, per level %s, %d detections, ids %s'
+                  % (fseed, fi, it['proposals'].size(0), lv, it['det_bboxes'].size(0),
+                     r['ids'].tolist()))
+        print('r50 frames %d: %d problems %s' % (fseed, len(bad), bad[:3]))
+        if not bad:
+            break
+    else:
+        raise SystemExit('r50 fixture: no frame seed satisfies the constraints')
     res64, _ = run_videos(copy.deepcopy(m).double(), [frames], 'video')
-    bad = check_run(m, res, lo=1, hi=100)
-    for fi, r in enumerate(res[0]):
-        it = r['inter']
-        names = [('input', it['input']), ('stem', it['stem'])]
-        names += [('c%d' % (i + 2), c) for i, c in enumerate(it['backbone'])]
-        names += [('p%d' % (i + 2), c) for i, c in enumerate(it['fpn'])]
-        names += [('fused_p%d' % (i + 2), c) for i, c in enumerate(it['fused'][:2])]
-        for k in ('mask_pred', 'embeds', 'mask_feats'):
-            if k in it:
-                names.append((k, it[k]))
-        for nm, t in names:
-            bad += ['f%d %s' % (fi, s) for s in margins.check_finite_o1(nm, t, 1e-2, 1e2)]
-        lv = set(it['roi_levels'].tolist())
-        if len(lv) < 3:
-            bad.append('f%d: proposals on levels %s only' % (fi, sorted(lv)))
-        print('r50 f%d: %d proposals on levels %s, %d detections, ids %s'
-              % (fi, it['proposals'].size(0), sorted(lv), it['det_bboxes'].size(0),
-                 r['ids'].tolist()))
-    if bad:
-        raise SystemExit('r50 fixture: %s' % bad[:5])
     with new_h5(os.path.join(out, 'r50.outputs.h5'), 'outputs', r50_config_text(),
-                dict(weights='formula (tools/README.md)', frames='frames')) as f:
+                dict(weights='formula (tools/README.md)', frames='frames',
+                     recipe='synth_video(%d, 2, 180, 320, nobj=6)' % fseed)) as f:
         f.create_dataset('frames', data=frames, track_times=False, compression='gzip',
                          compression_opts=4)
         for i, (a, b) in enumerate(zip(res[0], res64[0])):
@@ -345,15 +352,15 @@ def r50_tensors(r):
     it = r['inter']
     d = frame_tensors(r, 'std')
     if 'track' in it:
-        n = it['det_bboxes'].size(0)
-        d['mask_logits'] = it['mask_pred'][torch.arange(n), it['det_labels']]
-        d['refine_logits'] = it['refine']['refine_pred'][:, 0]
+        n = min(it['det_bboxes'].size(0), R50_ROIS)
+        d['mask_logits'] = it['mask_pred'][torch.arange(n), it['det_labels'][:n]]
+        d['refine_logits'] = it['refine']['refine_pred'][:R50_ROIS, 0]
     maps = [('stem', it['stem'])] + [('c%d' % (i + 2), c) for i, c in enumerate(it['backbone'])]
     maps += [('p%d' % (i + 2), c) for i, c in enumerate(it['fpn'])]
     maps += [('fused_p%d' % (i + 2), c) for i, c in enumerate(it['fused'][:2])]
     for nm, t in maps:
         d[nm + '_chmean'] = t.mean(dim=(1, 2))
-        d[nm + '_crop'] = t[:, 1:5, 1:5].contiguous()
+        d[nm + '_crop'] = t[:, 1:3, 1:3].contiguous()
     d['input_crop'] = it['input'][:, 100:116, 200:216].contiguous()
     return d
 
@@ -363,13 +370,14 @@ def main():
     ap.add_argument('--out', default='tests/fixtures')
     ap.add_argument('--only', choices=['tiny', 'r50'])
     ap.add_argument('--seeds', type=int, nargs='+', default=list(range(4, 60)))
+    ap.add_argument('--r50-frame-seeds', type=int, nargs='+', default=list(range(303, 320)))
     a = ap.parse_args()
     deterministic()
     os.makedirs(a.out, exist_ok=True)
     if a.only in (None, 'tiny'):
         make_tiny(a.out, a.seeds)
     if a.only in (None, 'r50'):
-        make_r50(a.out)
+        make_r50(a.out, a.r50_frame_seeds)
 
 
 if __name__ == '__main__':

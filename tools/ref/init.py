@@ -98,6 +98,7 @@ FORMULA_GAINS = {
     'rpn_head.rpn_reg.weight': 0.05,
     'roi_head.bbox_head.fc_cls.weight': 0.25,
     'roi_head.bbox_head.fc_reg.weight': 0.1,
+    'roi_head.track_head.fc_embed.weight': 0.25,
 }
 
 
