@@ -46,12 +46,13 @@ void rt_pcam_readout(const float *x, int C, int N, const float *P, int K, float 
 
 // Refine-head attention maps: s[k,n] = softmax over all K = kpos + kneg prototypes of
 // Σ_c mu[c,k]·x[c,n]; pos[n] = Σ_{k<kpos} s[k,n], neg[n] = Σ_{k≥kpos} s[k,n] (ascending k).
-// mu [C,K] is the concatenation [pos | neg] along K.
+// mu [C,K] is the concatenation [pos | neg] along K. Single-threaded (one RoI; call it from a
+// parallel loop over RoIs).
 void rt_pcam_fg_bg(const float *x, int C, int N, const float *mu, int kpos, int kneg, float *pos,
                    float *neg, float *work);
 
 // Masked mean over pixels: g[c] = Σ_n x[c,n]·mask[n] / (Σ_n mask[n] + eps) (refine-head
-// context vector, eps 1e-5).
+// context vector, eps 1e-5). Sums in double, ascending n. Single-threaded.
 void rt_masked_mean(const float *x, int C, int N, const float *mask, float eps, float *g);
 
 #endif
