@@ -14,6 +14,11 @@
 #include "shard/plan.h"
 #include "shard/spool.h"
 
+// /videos holds fixed-length strings sized to the longest value, so one very long error message
+// would widen every record; errors are cut to this many bytes in the archive (the spool entry
+// keeps the whole message).
+#define MAX_ERROR 1000
+
 merge_archive_params merge_archive_default_params(void) {
     merge_archive_params p;
     memset(&p, 0, sizeof p);
@@ -213,7 +218,7 @@ static void manifest_offsets(manifest *m) {
         rle += v->rle_count;
         m->max_id = RT_MAX(m->max_id, strlen(v->id) + 1);
         m->max_source = RT_MAX(m->max_source, strlen(v->source) + 1);
-        m->max_error = RT_MAX(m->max_error, strlen(v->error) + 1);
+        m->max_error = RT_MAX(m->max_error, RT_MIN(strlen(v->error), MAX_ERROR) + 1);
     }
     m->rows = row;
     m->rle = rle;
@@ -372,7 +377,7 @@ static rt_status write_videos(hid_t d, const manifest *m, const vtype *vt, hid_t
         memcpy(r + vt->o_w, &v->width, 4);
         memcpy(r + vt->o_fps, &v->fps, 8);
         memcpy(r + vt->o_status, &status, 1);
-        memcpy(r + vt->o_err, v->error, strlen(v->error));
+        memcpy(r + vt->o_err, v->error, RT_MIN(strlen(v->error), MAX_ERROR));
         memcpy(r + vt->o_att, &v->attempts, 4);
         memcpy(r + vt->o_sec, &v->seconds, 8);
         memcpy(r + vt->o_rs, &v->row_start, 8);

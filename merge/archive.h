@@ -23,7 +23,8 @@
 // row_start, row_count}, ordered by id; /results/{video u32, frame i32, track_id i32, label i16,
 // score f32, box f32[N,4], rle_start u64[N+1], rle u32[M]}, rows ordered by video, frame, track
 // id. Strings are fixed-length (sized to the longest value) so that every rank creates identical
-// types; readable with h5py/h5dump. Failed videos keep their metadata and error but no rows.
+// types; readable with h5py/h5dump. Failed videos keep their metadata and error (cut to 1000
+// bytes) but no rows.
 //
 // Writing (all ranks, MPI-IO driver): rank 0 reads every entry's metadata (the manifest),
 // computes row offsets and broadcasts them; all ranks create the file, attributes and datasets
