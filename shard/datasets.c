@@ -899,6 +899,12 @@ rt_status shard_gtb_check(shard_gt_builder *b, int64_t frame, int32_t a, int32_t
         return rt_error_set(RT_ERR_FORMAT, "%s: %s: frame %lld is before the first frame %lld",
                             b->file, place, frame + base, base);
     }
+    if (frame >= SHARD_MAX_FRAMES) {
+        shard_gtb_place(b, a, bb, place, sizeof place);
+        return rt_error_set(RT_ERR_FORMAT, "%s: %s: frame %lld is implausibly large (the limit "
+                            "is %lld)", b->file, place, (long long)frame + b->frame_base,
+                            (long long)SHARD_MAX_FRAMES);
+    }
     b->frames_seen = RT_MAX(b->frames_seen, frame + 1);
     if (b->height == 0 && b->width == 0) {
         b->height = h;
@@ -949,6 +955,9 @@ void shard_gtb_free(shard_gt_builder *b) {
 
 rt_status shard_gtb_mark(shard_gt_builder *b, int64_t frame) {
     if (frame < 0) return RT_OK; // reported by shard_gtb_check
+    if (frame >= SHARD_MAX_FRAMES)
+        return rt_error_set(RT_ERR_FORMAT, "%s: frame %lld is implausibly large (the limit is "
+                            "%lld)", b->file, (long long)frame, (long long)SHARD_MAX_FRAMES);
     if ((size_t)frame >= b->n_annotated) {
         size_t n = RT_MAX((size_t)frame + 1, 2 * b->n_annotated);
         bool *a = rt_realloc(b->annotated, n * sizeof *a);

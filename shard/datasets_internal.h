@@ -12,6 +12,11 @@
 
 enum { SHARD_GT_FILES = 0, SHARD_GT_SINGLE = 1, SHARD_GT_BITMASKS = 2 };
 
+// Frame indices at or past this are refused when the video's length is unknown: the per-frame
+// arrays are sized by the last frame, so a typo must not allocate gigabytes (2^24 frames is six
+// days at 30 fps).
+#define SHARD_MAX_FRAMES ((int64_t)1 << 24)
+
 // class_index of a rule whose objects are dropped (not in the class list, or mapped to "drop").
 #define SHARD_CLASS_DROP (-2)
 

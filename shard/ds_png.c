@@ -20,8 +20,10 @@ static int stem_cmp(const void *a, const void *b) {
     return strcmp(((const stem *)a)->name, ((const stem *)b)->name);
 }
 
-// Reads an 8-bit RGBA PNG into *buf (grown as needed; *cap in bytes).
-static rt_status read_rgba(const char *path, uint8_t **buf, size_t *cap, int32_t *w, int32_t *h) {
+// Reads an 8-bit RGBA PNG into *buf (grown as needed; *cap in bytes). When *w and *h are set
+// (non-zero) the header must give that size, checked before anything is allocated.
+static rt_status read_rgba(const char *path, uint8_t **buf, size_t *cap, int32_t *w, int32_t *h,
+                           const char *size_from) {
     png_image img;
     memset(&img, 0, sizeof img);
     img.version = PNG_IMAGE_VERSION;
@@ -31,6 +33,12 @@ static rt_status read_rgba(const char *path, uint8_t **buf, size_t *cap, int32_t
     // The channels are data, not colours: refuse anything libpng would have to convert.
     if (img.format != PNG_FORMAT_RGBA) {
         st = rt_error_set(RT_ERR_FORMAT, "%s: not an 8-bit RGBA PNG (a BDD100K bitmask)", path);
+        goto fail;
+    }
+    if (*w && *h && ((int32_t)img.height != *h || (int32_t)img.width != *w)) {
+        st = rt_error_set(RT_ERR_FORMAT, "%s: size %ux%u (h x w) differs from the image size "
+                          "%dx%d%s%s", path, img.height, img.width, *h, *w,
+                          size_from ? " of " : "", size_from ? size_from : "");
         goto fail;
     }
     if (img.width == 0 || img.height == 0 || img.width > 16384 || img.height > 16384) {
@@ -190,7 +198,7 @@ rt_status shard_gt_read_bitmasks(const shard_dataset *ds, const shard_dataset_vi
     inst *insts = NULL;
     size_t inst_cap = 0, buf_cap = 0;
     uint8_t *buf = NULL;
-    char *path = NULL;
+    char *path = NULL, *first_png = NULL;
     shard_gt_builder b;
     shard_gtb_init(&b, dir, SHARD_PLACE_PNG, v->frames);
     rt_status st = shard_gtb_expect_image_size(&b, v);
@@ -229,19 +237,15 @@ rt_status shard_gt_read_bitmasks(const shard_dataset *ds, const shard_dataset_vi
             }
             frame = hit->index;
         }
-        int32_t w = 0, h = 0;
-        if ((st = read_rgba(path, &buf, &buf_cap, &w, &h)) != RT_OK) goto done;
+        // The first PNG sets the size when there are no frames to take it from.
+        int32_t w = b.width, h = b.height;
+        st = read_rgba(path, &buf, &buf_cap, &w, &h, b.size_from ? b.size_from : first_png);
+        if (st != RT_OK) goto done;
         if (b.height == 0 && b.width == 0) {
             b.height = h;
             b.width = w;
-            b.size_from = path;
-        } else if (h != b.height || w != b.width) {
-            st = rt_error_set(RT_ERR_FORMAT, "%s: size %dx%d (h x w) differs from the image "
-                              "size %dx%d%s%s", path, h, w, b.height, b.width,
-                              b.size_from ? " of " : "", b.size_from ? b.size_from : "");
-            goto done;
+            if (!(first_png = rt_strdup(path))) goto nomem;
         }
-        if (b.size_from == path) b.size_from = NULL; // path is freed on the next iteration
         if ((st = shard_gtb_mark(&b, frame)) != RT_OK) goto done;
         st = frame_objects(ds, &b, path, buf, w, h, frame, slot, &insts, &inst_cap);
         if (st != RT_OK) goto done;
@@ -252,6 +256,7 @@ nomem:
     st = rt_error_set(RT_ERR_NOMEM, "%s: out of memory", dir);
 done:
     rt_free(path);
+    rt_free(first_png);
     rt_free(buf);
     rt_free(slot);
     rt_free(insts);

@@ -837,6 +837,17 @@ static void test_malformed_text(void) {
                       P("%s/S/gt/gt.txt: line 2: frame 0 is out of range 1..2 (2 frames, "
                         "numbered from 1)", root), true);
 
+    // Unknown length (no frames, no seqmap): a typo'd frame must not size arrays by it.
+    root = fresh("bad-huge-frame");
+    test_write_text(P("%s/label_02/0000.txt", root), "99999999 1001 1 6 8 0240T1\n");
+    p = shard_dataset_default_params();
+    p.format = SHARD_FMT_KITTI_MOTS;
+    p.root = root;
+    p.require_sources = false;
+    expect_load_error(&p, "0000", RT_ERR_FORMAT,
+                      P("%s/label_02/0000.txt: line 1: frame 99999999 is implausibly large (the "
+                        "limit is 16777216)", root), true);
+
     // Seqmaps: a sequence without annotations, a malformed line, a missing split.
     root = (fresh("bad-seqmap"));
     make_kitti(root, "0000", 4, k_tiny_kitti);
@@ -963,6 +974,22 @@ static void test_malformed_json(void) {
 }
 
 static void test_malformed_png(void) {
+    // Without frames, the first bitmask sets the size.
+    const char *r0 = fresh("bad-png-nosrc");
+    char d0[1024];
+    snprintf(d0, sizeof d0, "%s/labels/seg_track_20/bitmasks/val/vidA", r0);
+    uint8_t px0[8 * 6 * 4] = {0};
+    write_png(P("%s/a-1.png", d0), 8, 6, PNG_FORMAT_RGBA, px0);
+    write_png(P("%s/a-2.png", d0), 6, 4, PNG_FORMAT_RGBA, px0);
+    shard_dataset_params p0 = shard_dataset_default_params();
+    p0.format = SHARD_FMT_BDD100K_MOTS;
+    p0.root = r0;
+    p0.split = "val";
+    p0.require_sources = false;
+    expect_load_error(&p0, "vidA", RT_ERR_FORMAT,
+                      P("%s/a-2.png: size 4x6 (h x w) differs from the image size 6x8 of "
+                        "%s/a-1.png", d0, d0), true);
+
     const char *root = (fresh("bad-png"));
     make_bdd_images(root, "vidA", 2);
     char dir[1024];
