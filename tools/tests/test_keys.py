@@ -15,9 +15,7 @@ import torch  # noqa: E402
 from ref import PCAN, config_text, load_config, load_model, named_config, write_weights  # noqa
 from ref.init import random_state  # noqa: E402
 
-TSV = os.path.join(ROOT, 'tests', 'fixtures', 'pcan-r50-bdd100k-mots.keys.tsv')
-if not os.path.exists(TSV):
-    TSV = '/work/shared/docs/pcan-r50-bdd100k-mots.keys.tsv'
+TSV = os.path.join(ROOT, 'tests', 'data', 'pcan-r50-bdd100k-mots.keys.tsv')
 
 
 def rows(sd):

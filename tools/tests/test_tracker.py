@@ -1,7 +1,11 @@
 """The tracker on hand-crafted scenarios (PCAN-FACTS §4) and the empty-frame path of the runner."""
 import unittest
 
-from _common import need_torch
+import sys
+
+from _common import TOOLS, need_torch
+
+sys.path.insert(0, TOOLS)
 
 need_torch(__file__)
 
@@ -179,6 +183,28 @@ class EmptyFrameTest(unittest.TestCase):
         banks0 = [b.clone() for b in vt.banks]
         vt.step(rgb)
         self.assertFalse(torch.equal(banks0[0], vt.banks[0]))   # the frame memory still moves
+
+
+
+class PrototypeMemoryTest(unittest.TestCase):
+    def test_modes(self):
+        import make_fixtures as mf
+        m, _ = mf.tiny_model(4)
+        frames = mf.synth_video(101, 2, 80, 120)
+        loaded = m.roi_head.refine_head.pos_mu.clone()
+        for mode in ('video', 'rank'):
+            vt = VideoTracker(m, mode)
+            for f in frames:
+                r = vt.step(f)
+            self.assertGreater(r['ids'].numel(), 0)
+            moved = vt.pos_mu.clone()
+            self.assertFalse(torch.equal(moved, loaded))
+            vt.begin_video()
+            self.assertEqual(vt.frame_id, 0)
+            self.assertEqual(vt.tracker.num_tracklets, 0)
+            self.assertTrue(torch.equal(vt.pos_mu, loaded if mode == 'video' else moved))
+        # the module's own buffers are never modified
+        self.assertTrue(torch.equal(m.roi_head.refine_head.pos_mu, loaded))
 
 
 if __name__ == '__main__':
