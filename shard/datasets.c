@@ -357,8 +357,11 @@ static rt_status describe(listing *l, const layout *lo, const char *id, const ch
             gt = NULL;
         }
     }
-    if (frames < 0 && seqinfo_dir) {
-        char *ini = path_fmt("%s/%s/seqinfo.ini", seqinfo_dir, id);
+    // MOTChallenge: seqinfo.ini next to img1/, or next to gt/ (TrackEval keeps it with the gt).
+    for (int k = 0; k < 2 && frames < 0 && seqinfo_dir; k++) {
+        const char *dir = k == 0 ? seqinfo_dir : lo->gt_dir;
+        if (!dir || (k == 1 && strcmp(dir, seqinfo_dir) == 0)) continue;
+        char *ini = path_fmt("%s/%s/seqinfo.ini", dir, id);
         if (!ini) goto fail;
         if (shard_is_file(ini)) st = shard_seqinfo_length(ini, &frames);
         rt_free(ini);

@@ -427,6 +427,28 @@ static void test_mots20(void) {
         CHECK_EQ_STR(ds->videos[0].id, "MOTS20-02");
     }
     shard_dataset_free(&ds);
+
+    // TrackEval's layout: gt/<seq>/{gt/gt.txt, seqinfo.ini}, no images; the length from there.
+    const char *te = fresh("mots20-trackeval/MOTS-train");
+    test_write_text(P("%s/MOTS20-09/gt/gt.txt", te), "5 2001 2 6 8 n04>\n");
+    test_write_text(P("%s/MOTS20-09/seqinfo.ini", te), "[Sequence]\nseqLength = 7\n");
+    test_write_text(P("%s/../seqmaps/MOTS-train.txt", te), "name\nMOTS20-09\n");
+    p.root = P("%s/../images", te);
+    p.gt = te;
+    p.require_sources = false;
+    ds = open_ds(&p);
+    if (ds) {
+        CHECK_EQ_INT(ds->n_videos, 1);
+        CHECK(ds->videos[0].source == NULL);
+        CHECK_EQ_INT(ds->videos[0].frames, 7);
+        shard_gt *g = load_gt(ds, "MOTS20-09");
+        if (g) {
+            CHECK_EQ_INT(g->n_frames, 7);
+            CHECK_EQ_INT(g->frames[4].n_objects, 1);
+        }
+        shard_gt_free(&g);
+    }
+    shard_dataset_free(&ds);
 }
 
 static const char *k_bdd_json =
