@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #define MSG_CAP 2048
 
@@ -55,16 +54,6 @@ rt_status shard_mpi_bcast_bytes(void **buf, size_t *len, int root, MPI_Comm comm
         off += (unsigned long long)piece;
     }
     return RT_OK;
-}
-
-rt_status shard_mpi_wait(MPI_Request *req, MPI_Status *status) {
-    for (;;) {
-        int done = 0;
-        if (MPI_Test(req, &done, status) != MPI_SUCCESS)
-            return rt_error_set(RT_ERR_MPI, "MPI_Test failed");
-        if (done) return RT_OK;
-        usleep(1000);
-    }
 }
 
 double shard_now(void) {

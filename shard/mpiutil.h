@@ -1,5 +1,5 @@
 // mpiutil — small MPI helpers shared by shard/ and merge/: agreeing on a status, broadcasting
-// byte buffers, polling a request without burning a core.
+// byte buffers, a monotonic clock.
 //
 // Every function here is collective over `comm` unless it says otherwise. They never call
 // exit(): a failure is returned so that all ranks leave the phase together.
@@ -21,10 +21,6 @@ rt_status shard_mpi_agree(rt_status local, MPI_Comm comm);
 // a new rt_malloc'd buffer (the caller frees it) and *len is set. RT_ERR_NOMEM / RT_ERR_MPI,
 // agreed on all ranks.
 rt_status shard_mpi_bcast_bytes(void **buf, size_t *len, int root, MPI_Comm comm);
-
-// Not collective. Waits for `req` by MPI_Test + a 1 ms sleep, so that a rank waiting for a
-// message does not spin a core (ENV.md §2). RT_ERR_MPI when MPI_Test fails.
-rt_status shard_mpi_wait(MPI_Request *req, MPI_Status *status);
 
 // Monotonic seconds (for timing and progress).
 double shard_now(void);
