@@ -52,9 +52,11 @@ static void free_fc(rt_fc *fc) {
     memset(fc, 0, sizeof *fc);
 }
 
+// Every layer reads and writes oneDNN's blocked layout: a plain input or output would send
+// oneDNN to its reference kernels (measured ~100x slower); stream.c reorders at the few places
+// where our own code needs plain matrices.
 typedef struct conv_spec {
     int in, out, k, stride, pad, relu, residual, transposed, chunk;
-    rt_layout layout;
 } conv_spec;
 
 static rt_status make_conv(const conv_spec *s, const char *name, const float *wt, const float *b,
@@ -69,9 +71,7 @@ static rt_status make_conv(const conv_spec *s, const char *name, const float *wt
     p.residual = s->residual;
     p.transposed = s->transposed;
     p.batch_chunk = s->chunk;
-    // Our blocked-layout ops assume zero padding lanes: outputs whose channel count is not a
-    // multiple of the block stay plain.
-    p.out_layout = s->out % RT_BLOCK ? RT_LAYOUT_NCHW : s->layout;
+    p.out_layout = RT_LAYOUT_NCHW8C; // oneDNN zeroes the padding lanes of blocked outputs
     p.name = name;
     return rt_conv_init(out, &p, wt, b);
 }
@@ -108,7 +108,7 @@ static rt_status load_conv_bn(rt_weights *w, const char *conv, const char *bn, c
 static rt_status load_backbone(rt_model *m, rt_weights *w) {
     const rt_model_config *c = &m->cfg;
     char a[RT_WEIGHTS_KEY_MAX], b[RT_WEIGHTS_KEY_MAX];
-    conv_spec s = {3, c->backbone.stem_channels, 7, 2, 3, 1, 0, 0, 0, RT_LAYOUT_NCHW8C};
+    conv_spec s = {3, c->backbone.stem_channels, 7, 2, 3, 1, 0, 0, 0};
     rt_status st = load_conv_bn(w, "backbone.conv1", "backbone.bn1", &s, &m->stem);
     if (st != RT_OK) return st;
     int in = c->backbone.stem_channels;
@@ -120,9 +120,9 @@ static rt_status load_backbone(rt_model *m, rt_weights *w) {
             rt_block *blk = &m->blocks[m->nblocks++];
             blk->stage = l;
             blk->stride = k == 0 && l > 0 ? 2 : 1;
-            conv_spec s1 = {in, planes, 1, 1, 0, 1, 0, 0, 0, RT_LAYOUT_NCHW8C};
-            conv_spec s2 = {planes, planes, 3, blk->stride, 1, 1, 0, 0, 0, RT_LAYOUT_NCHW8C};
-            conv_spec s3 = {planes, out, 1, 1, 0, 1, 1, 0, 0, RT_LAYOUT_NCHW8C};
+            conv_spec s1 = {in, planes, 1, 1, 0, 1, 0, 0, 0};
+            conv_spec s2 = {planes, planes, 3, blk->stride, 1, 1, 0, 0, 0};
+            conv_spec s3 = {planes, out, 1, 1, 0, 1, 1, 0, 0};
             for (int j = 1; j <= 3; j++) {
                 snprintf(a, sizeof a, "backbone.layer%d.%d.conv%d", l + 1, k, j);
                 snprintf(b, sizeof b, "backbone.layer%d.%d.bn%d", l + 1, k, j);
@@ -131,7 +131,7 @@ static rt_status load_backbone(rt_model *m, rt_weights *w) {
                     return st;
             }
             if (k == 0 && (l > 0 || in != out)) {
-                conv_spec sd = {in, out, 1, blk->stride, 0, 0, 0, 0, 0, RT_LAYOUT_NCHW8C};
+                conv_spec sd = {in, out, 1, blk->stride, 0, 0, 0, 0, 0};
                 snprintf(a, sizeof a, "backbone.layer%d.%d.downsample.0", l + 1, k);
                 snprintf(b, sizeof b, "backbone.layer%d.%d.downsample.1", l + 1, k);
                 if ((st = load_conv_bn(w, a, b, &sd, &blk->down)) != RT_OK) return st;
@@ -148,19 +148,18 @@ static rt_status load_neck_rpn(rt_model *m, rt_weights *w) {
     int C = c->fpn.out_channels;
     rt_status st;
     for (int i = 0; i < RT_MODEL_STAGES; i++) {
-        conv_spec lat = {c->fpn.in_channels[i], C, 1, 1, 0, 0, 0, 0, 0, RT_LAYOUT_NCHW8C};
+        conv_spec lat = {c->fpn.in_channels[i], C, 1, 1, 0, 0, 0, 0, 0};
         snprintf(p, sizeof p, "neck.lateral_convs.%d.conv", i);
         if ((st = load_conv(w, p, &lat, &m->lateral[i])) != RT_OK) return st;
-        // FPN outputs stay plain: frame-level PCAM and the RoI extractors read them as [C,N].
-        conv_spec out = {C, C, 3, 1, 1, 0, 0, 0, 0, RT_LAYOUT_NCHW};
+        conv_spec out = {C, C, 3, 1, 1, 0, 0, 0, 0};
         snprintf(p, sizeof p, "neck.fpn_convs.%d.conv", i);
         if ((st = load_conv(w, p, &out, &m->fpn[i])) != RT_OK) return st;
     }
     int F = c->rpn.feat_channels, A = c->rpn.num_anchor_scales * c->rpn.num_anchor_ratios;
     m->anchors_per_loc = A;
-    conv_spec rc = {C, F, 3, 1, 1, 1, 0, 0, 0, RT_LAYOUT_NCHW8C};
-    conv_spec cls = {F, A, 1, 1, 0, 0, 0, 0, 0, RT_LAYOUT_NCHW};
-    conv_spec reg = {F, 4 * A, 1, 1, 0, 0, 0, 0, 0, RT_LAYOUT_NCHW};
+    conv_spec rc = {C, F, 3, 1, 1, 1, 0, 0, 0};
+    conv_spec cls = {F, A, 1, 1, 0, 0, 0, 0, 0};
+    conv_spec reg = {F, 4 * A, 1, 1, 0, 0, 0, 0, 0};
     if ((st = load_conv(w, "rpn_head.rpn_conv", &rc, &m->rpn_conv)) != RT_OK ||
         (st = load_conv(w, "rpn_head.rpn_cls", &cls, &m->rpn_cls)) != RT_OK ||
         (st = load_conv(w, "rpn_head.rpn_reg", &reg, &m->rpn_reg)) != RT_OK)
@@ -204,23 +203,21 @@ static rt_status load_heads(rt_model *m, rt_weights *w) {
 
     int mc = c->roi.mask_channels;
     for (int i = 0; i < c->roi.mask_num_convs; i++) {
-        conv_spec s = {i ? mc : C, mc, 3, 1, 1, 1, 0, 0, RT_ROI_BATCH_CHUNK, RT_LAYOUT_NCHW8C};
+        conv_spec s = {i ? mc : C, mc, 3, 1, 1, 1, 0, 0, RT_ROI_BATCH_CHUNK};
         snprintf(p, sizeof p, "roi_head.mask_head.convs.%d.conv", i);
         if ((st = load_conv(w, p, &s, &m->mask_convs[i])) != RT_OK) return st;
     }
     int min = c->roi.mask_num_convs ? mc : C;
-    conv_spec up = {min, mc, 2, 2, 0, 1, 0, 1, RT_ROI_BATCH_CHUNK, RT_LAYOUT_NCHW8C};
-    conv_spec lg = {mc, nc, 1, 1, 0, 0, 0, 0, RT_ROI_BATCH_CHUNK, RT_LAYOUT_NCHW};
+    conv_spec up = {min, mc, 2, 2, 0, 1, 0, 1, RT_ROI_BATCH_CHUNK};
+    conv_spec lg = {mc, nc, 1, 1, 0, 0, 0, 0, RT_ROI_BATCH_CHUNK};
     if ((st = load_conv(w, "roi_head.mask_head.upsample", &up, &m->mask_up)) != RT_OK ||
         (st = load_conv(w, "roi_head.mask_head.conv_logits", &lg, &m->mask_logits)) != RT_OK)
         return st;
 
     int tc = c->roi.track_channels;
     for (int i = 0; i < c->roi.track_num_convs; i++) {
-        // No bias (GroupNorm follows); the last conv feeds the flatten, so it stays plain.
-        bool lastc = i == c->roi.track_num_convs - 1;
-        conv_spec s = {i ? tc : C, tc, 3, 1, 1, 0, 0, 0, RT_ROI_BATCH_CHUNK,
-                       lastc ? RT_LAYOUT_NCHW : RT_LAYOUT_NCHW8C};
+        // No bias: GroupNorm follows.
+        conv_spec s = {i ? tc : C, tc, 3, 1, 1, 0, 0, 0, RT_ROI_BATCH_CHUNK};
         const float *wt, *g, *b;
         snprintf(p, sizeof p, "roi_head.track_head.convs.%d.conv.weight", i);
         if ((st = get(w, p, 4, (const int64_t[]){tc, s.in, 3, 3}, &wt)) != RT_OK) return st;
@@ -251,9 +248,7 @@ static rt_status load_heads(rt_model *m, rt_weights *w) {
     if ((st = get(w, "roi_head.refine_head.neg_mu", 3, (const int64_t[]){1, C, kn}, &mu)) != RT_OK)
         return st;
     if (!(m->neg_mu = copy_floats(mu, (size_t)C * kn))) return rt_error_set(RT_ERR_NOMEM, "oom");
-    // conv1 reads the plain 259-channel input we build; its output stays plain so that the
-    // context term can be added per channel.
-    conv_spec c1 = {C + 3, rc, 3, 1, 1, 0, 0, 0, RT_ROI_BATCH_CHUNK, RT_LAYOUT_NCHW};
+    conv_spec c1 = {C + 3, rc, 3, 1, 1, 0, 0, 0, RT_ROI_BATCH_CHUNK};
     if ((st = load_conv(w, "roi_head.refine_head.conv1.conv", &c1, &m->ref_conv1)) != RT_OK)
         return st;
     {
@@ -270,12 +265,12 @@ static rt_status load_heads(rt_model *m, rt_weights *w) {
         if (!m->ref_conv2.w || !m->ref_conv2.b) return rt_error_set(RT_ERR_NOMEM, "oom");
     }
     for (int i = 0; i < c->refine.num_convs - 1; i++) {
-        conv_spec s = {rc, rc, 3, 1, 1, 1, 0, 0, RT_ROI_BATCH_CHUNK, RT_LAYOUT_NCHW8C};
+        conv_spec s = {rc, rc, 3, 1, 1, 1, 0, 0, RT_ROI_BATCH_CHUNK};
         snprintf(p, sizeof p, "roi_head.refine_head.convs.%d.conv", i);
         if ((st = load_conv(w, p, &s, &m->ref_convs[i])) != RT_OK) return st;
     }
-    conv_spec rup = {rc, rc, 2, 2, 0, 1, 0, 1, RT_ROI_BATCH_CHUNK, RT_LAYOUT_NCHW8C};
-    conv_spec rlg = {rc, 1, 1, 1, 0, 0, 0, 0, RT_ROI_BATCH_CHUNK, RT_LAYOUT_NCHW};
+    conv_spec rup = {rc, rc, 2, 2, 0, 1, 0, 1, RT_ROI_BATCH_CHUNK};
+    conv_spec rlg = {rc, 1, 1, 1, 0, 0, 0, 0, RT_ROI_BATCH_CHUNK};
     if ((st = load_conv(w, "roi_head.refine_head.upsample", &rup, &m->ref_up)) != RT_OK ||
         (st = load_conv(w, "roi_head.refine_head.conv_logits", &rlg, &m->ref_logits)) != RT_OK)
         return st;

@@ -55,8 +55,8 @@ struct rt_stream {
     // per-frame buffers
     float *input, *stem_out, *pool_out, *t1, *t2, *ds, *ping, *pong, *cst[RT_MODEL_STAGES];
     float *lat[RT_MODEL_STAGES], *pl[MAX_LEVELS];
-    float *pcam_work, *pcam_protos, *pcam_r;
-    float *rpn_feat, *rpn_cls, *rpn_reg, *rpn_scores, *anchors[MAX_LEVELS];
+    float *pcam_work, *pcam_protos, *pcam_r, *pcam_plain;
+    float *rpn_feat, *rpn_cls_b, *rpn_reg_b, *rpn_cls, *rpn_reg, *rpn_scores, *anchors[MAX_LEVELS];
     int *order, *order_tmp, *cand_lvl, *keep, *mc_labels;
     float *cand_scores, *cand_anchor, *cand_delta, *cand_boxes;
     float *props, *prop_scores;
@@ -65,10 +65,11 @@ struct rt_stream {
     float *mc_boxes, *mc_scores;
     float *det_boxes, *det_scores, *net_boxes;
     int *det_labels;
-    float *mask_feats, *mh_a, *mh_b, *mh_up, *mask_pred;
-    float *tr_a, *tr_b, *tf_a, *tf_b, *embeds;
+    float *mask_feats_b, *mask_feats, *mh_a, *mh_b, *mh_up, *mask_pred_b, *mask_pred;
+    float *tr_a, *tr_b, *tr_plain, *tf_a, *tf_b, *embeds;
     float *xa, *xb, *m28, *m14a, *m14b, *ba, *bb, *ctxv, *pos_pre, *neg_pre, *pos, *neg,
-        *em_work, *mucat, *pz, *nz, *x259, *r1, *r2, *r3, *rup, *refine_pred, *ctx, *mu_mean;
+        *em_work, *mucat, *pz, *nz, *x259, *x259_b, *r1, *r2, *r3, *rup, *rlog_b, *refine_pred,
+        *ctx, *mu_mean;
     float *prob;
     uint8_t *mask_img;
     rt_result *items;
@@ -192,7 +193,10 @@ static void plan_buffers(rt_stream *s) {
     FSLOT(s->pcam_work, pcam_work);
     FSLOT(s->pcam_protos, (size_t)C * c->pcam.prototypes);
     FSLOT(s->pcam_r, (size_t)C * s->p[0].h * s->p[0].w);
+    FSLOT(s->pcam_plain, (size_t)C * s->p[0].h * s->p[0].w);
     FSLOT(s->rpn_feat, floats_of(1, c->rpn.feat_channels, s->p[0].h, s->p[0].w));
+    FSLOT(s->rpn_cls_b, floats_of(1, A, s->p[0].h, s->p[0].w));
+    FSLOT(s->rpn_reg_b, floats_of(1, 4 * A, s->p[0].h, s->p[0].w));
     FSLOT(s->rpn_cls, rpn_n * A);
     FSLOT(s->rpn_reg, rpn_n * A * 4);
     FSLOT(s->rpn_scores, rpn_n * A);
@@ -225,13 +229,16 @@ static void plan_buffers(rt_stream *s) {
     ISLOT(s->det_labels, D);
 
     int mc = c->roi.mask_channels, tc = c->roi.track_channels;
+    FSLOT(s->mask_feats_b, floats_of(D, C, ms, ms));
     FSLOT(s->mask_feats, (size_t)D * C * n14);
     FSLOT(s->mh_a, floats_of(D, mc, ms, ms));
     FSLOT(s->mh_b, floats_of(D, mc, ms, ms));
     FSLOT(s->mh_up, floats_of(D, mc, 2 * ms, 2 * ms));
+    FSLOT(s->mask_pred_b, floats_of(D, nc, 2 * ms, 2 * ms));
     FSLOT(s->mask_pred, (size_t)D * nc * n28);
     FSLOT(s->tr_a, floats_of(D, tc, c->roi.bbox_roi_size, c->roi.bbox_roi_size));
     FSLOT(s->tr_b, floats_of(D, tc, c->roi.bbox_roi_size, c->roi.bbox_roi_size));
+    FSLOT(s->tr_plain, floats_of(D, tc, c->roi.bbox_roi_size, c->roi.bbox_roi_size));
     FSLOT(s->tf_a, (size_t)D * c->roi.track_fc_channels);
     FSLOT(s->tf_b, (size_t)D * c->roi.track_fc_channels);
     FSLOT(s->embeds, (size_t)D * c->roi.embed_channels);
@@ -255,10 +262,12 @@ static void plan_buffers(rt_stream *s) {
     FSLOT(s->pz, (size_t)D * n14);
     FSLOT(s->nz, (size_t)D * n14);
     FSLOT(s->x259, (size_t)D * (C + 3) * n14);
+    FSLOT(s->x259_b, floats_of(D, C + 3, ms, ms));
     FSLOT(s->r1, floats_of(D, rc, ms, ms));
     FSLOT(s->r2, floats_of(D, rc, ms, ms));
     FSLOT(s->r3, floats_of(D, rc, ms, ms));
     FSLOT(s->rup, floats_of(D, rc, 2 * ms, 2 * ms));
+    FSLOT(s->rlog_b, floats_of(D, 1, 2 * ms, 2 * ms));
     FSLOT(s->refine_pred, (size_t)D * n28);
     FSLOT(s->ctx, (size_t)D * rc);
     FSLOT(s->mu_mean, (size_t)C * kmax);
@@ -272,7 +281,6 @@ static rt_tensor T(float *data, int n, shape sh, rt_layout layout) {
     return t;
 }
 
-static rt_layout out_layout(const rt_conv *c) { return rt_conv_get_params(c)->out_layout; }
 
 // Prepares a chain of RoI-batch convolutions for a chunk plus a batch-1 tail; *last describes
 // the last output (data NULL).
@@ -283,7 +291,7 @@ static rt_status prepare_chain(rt_conv *const *convs, int n, shape in, rt_layout
         rt_status st = rt_conv_prepare(convs[i], &x);
         if (st != RT_OK) return st;
         x = T(NULL, ROI_PREPARE_BATCH, conv_out(convs[i], (shape){x.c, x.h, x.w}),
-              out_layout(convs[i]));
+              RT_LAYOUT_NCHW8C);
     }
     *last = x;
     return RT_OK;
@@ -319,15 +327,15 @@ static rt_status prepare_convs(rt_stream *s) {
     const int C = c->fpn.out_channels, ms = c->roi.mask_roi_size, b7 = c->roi.bbox_roi_size;
     rt_tensor y;
     if ((st = prepare_chain(m->mask_convs, c->roi.mask_num_convs, (shape){C, ms, ms},
-                            RT_LAYOUT_NCHW, &y)) != RT_OK)
+                            RT_LAYOUT_NCHW8C, &y)) != RT_OK)
         return st;
     rt_conv *mask_tail[2] = {m->mask_up, m->mask_logits};
     if ((st = prepare_chain(mask_tail, 2, (shape){y.c, y.h, y.w}, y.layout, &y)) != RT_OK ||
         (st = prepare_chain(m->track_convs, c->roi.track_num_convs, (shape){C, b7, b7},
-                            RT_LAYOUT_NCHW, &y)) != RT_OK)
+                            RT_LAYOUT_NCHW8C, &y)) != RT_OK)
         return st;
     rt_conv *ref_head[1] = {m->ref_conv1};
-    if ((st = prepare_chain(ref_head, 1, (shape){C + 3, ms, ms}, RT_LAYOUT_NCHW, &y)) != RT_OK ||
+    if ((st = prepare_chain(ref_head, 1, (shape){C + 3, ms, ms}, RT_LAYOUT_NCHW8C, &y)) != RT_OK ||
         (st = prepare_chain(m->ref_convs, c->refine.num_convs - 1, (shape){y.c, y.h, y.w},
                             y.layout, &y)) != RT_OK)
         return st;
@@ -335,9 +343,9 @@ static rt_status prepare_convs(rt_stream *s) {
     if ((st = prepare_chain(ref_tail, 2, (shape){y.c, y.h, y.w}, y.layout, &y)) != RT_OK)
         return st;
     for (int i = 0; i < m->nlevels; i++) {
-        rt_tensor p = T(NULL, 1, s->p[i], RT_LAYOUT_NCHW);
+        rt_tensor p = T(NULL, 1, s->p[i], RT_LAYOUT_NCHW8C);
         shape f = conv_out(m->rpn_conv, s->p[i]);
-        rt_tensor ft = T(NULL, 1, f, out_layout(m->rpn_conv));
+        rt_tensor ft = T(NULL, 1, f, RT_LAYOUT_NCHW8C);
         if ((st = rt_conv_prepare(m->rpn_conv, &p)) != RT_OK ||
             (st = rt_conv_prepare(m->rpn_cls, &ft)) != RT_OK ||
             (st = rt_conv_prepare(m->rpn_reg, &ft)) != RT_OK)
@@ -483,42 +491,49 @@ static rt_status run_fpn(rt_stream *s) {
     rt_tensor lat[RT_MODEL_STAGES];
     for (int i = 0; i < RT_MODEL_STAGES; i++) {
         rt_tensor c = T(s->cst[i], 1, s->cs[i], RT_LAYOUT_NCHW8C);
-        lat[i] = T(s->lat[i], 1, s->p[i], out_layout(m->lateral[i]));
+        lat[i] = T(s->lat[i], 1, s->p[i], RT_LAYOUT_NCHW8C);
         if ((st = rt_conv_forward(m->lateral[i], &c, NULL, &lat[i])) != RT_OK) return st;
     }
     for (int i = RT_MODEL_STAGES - 1; i > 0; i--)
         if ((st = rt_upsample_nearest_add(&lat[i], &lat[i - 1])) != RT_OK) return st;
     for (int i = 0; i < RT_MODEL_STAGES; i++) {
-        rt_tensor p = T(s->pl[i], 1, s->p[i], RT_LAYOUT_NCHW);
+        rt_tensor p = T(s->pl[i], 1, s->p[i], RT_LAYOUT_NCHW8C);
         if ((st = rt_conv_forward(m->fpn[i], &lat[i], NULL, &p)) != RT_OK) return st;
     }
     for (int i = RT_MODEL_STAGES; i < m->nlevels; i++) {
-        rt_tensor a = T(s->pl[i - 1], 1, s->p[i - 1], RT_LAYOUT_NCHW);
-        rt_tensor b = T(s->pl[i], 1, s->p[i], RT_LAYOUT_NCHW);
+        rt_tensor a = T(s->pl[i - 1], 1, s->p[i - 1], RT_LAYOUT_NCHW8C);
+        rt_tensor b = T(s->pl[i], 1, s->p[i], RT_LAYOUT_NCHW8C);
         if ((st = rt_maxpool2d(&a, 1, 2, 0, &b)) != RT_OK) return st;
     }
     return RT_OK;
 }
 
-// Frame-level PCAM (§3.1) on the first pcam.levels pyramid levels, in place.
-static void run_frame_pcam(rt_stream *s) {
+// Frame-level PCAM (§3.1) on the first pcam.levels pyramid levels, in place. The maps are
+// blocked; the EM works on plain [C,N] copies.
+static rt_status run_frame_pcam(rt_stream *s) {
     const rt_model_config *c = &s->m->cfg;
     const int C = c->fpn.out_channels, K = c->pcam.prototypes;
+    rt_status st;
     for (int i = 0; i < c->pcam.levels; i++) {
         int N = s->p[i].h * s->p[i].w;
         size_t n = (size_t)C * N;
+        rt_tensor blocked = T(s->pl[i], 1, s->p[i], RT_LAYOUT_NCHW8C);
+        rt_tensor plain = T(s->pcam_plain, 1, s->p[i], RT_LAYOUT_NCHW);
+        if ((st = rt_tensor_reorder(&blocked, &plain)) != RT_OK) return st;
         if (s->frame == 0) {
-            memcpy(s->bank[i], s->pl[i], n * sizeof(float));
+            memcpy(s->bank[i], s->pcam_plain, n * sizeof(float));
             memcpy(s->ustate[i], s->m->mu[i], (size_t)C * K * sizeof(float));
         }
         memcpy(s->pcam_protos, s->ustate[i], (size_t)C * K * sizeof(float));
         rt_em(s->bank[i], C, N, NULL, s->pcam_protos, K, c->pcam.iterations, EM_TEMPERATURE,
               s->pcam_work);
-        rt_pcam_readout(s->pl[i], C, N, s->pcam_protos, K, s->pcam_r, s->pcam_work);
-        rt_axpby(1 - FUSE_KEEP, s->pcam_r, FUSE_KEEP, s->pl[i], n);
-        rt_axpby(FUSE_KEEP, s->pl[i], 1 - FUSE_KEEP, s->bank[i], n);
+        rt_pcam_readout(s->pcam_plain, C, N, s->pcam_protos, K, s->pcam_r, s->pcam_work);
+        rt_axpby(1 - FUSE_KEEP, s->pcam_r, FUSE_KEEP, s->pcam_plain, n);
+        rt_axpby(FUSE_KEEP, s->pcam_plain, 1 - FUSE_KEEP, s->bank[i], n);
         rt_axpby(1 - INIT_KEEP, s->pcam_protos, INIT_KEEP, s->ustate[i], (size_t)C * K);
+        if ((st = rt_tensor_reorder(&plain, &blocked)) != RT_OK) return st;
     }
+    return RT_OK;
 }
 
 // RPN proposals (§A.2): per-level top nms_pre by score, decode, clip, NMS per level, top
@@ -530,14 +545,18 @@ static rt_status run_rpn(rt_stream *s, int *nprops) {
     rt_status st;
     int n = 0;
     for (int l = 0; l < m->nlevels; l++) {
-        rt_tensor p = T(s->pl[l], 1, s->p[l], RT_LAYOUT_NCHW);
+        rt_tensor p = T(s->pl[l], 1, s->p[l], RT_LAYOUT_NCHW8C);
         shape fs = conv_out(m->rpn_conv, s->p[l]);
-        rt_tensor f = T(s->rpn_feat, 1, fs, out_layout(m->rpn_conv));
+        rt_tensor f = T(s->rpn_feat, 1, fs, RT_LAYOUT_NCHW8C);
+        rt_tensor cls_b = T(s->rpn_cls_b, 1, (shape){A, fs.h, fs.w}, RT_LAYOUT_NCHW8C);
+        rt_tensor reg_b = T(s->rpn_reg_b, 1, (shape){4 * A, fs.h, fs.w}, RT_LAYOUT_NCHW8C);
         rt_tensor cls = T(s->rpn_cls, 1, (shape){A, fs.h, fs.w}, RT_LAYOUT_NCHW);
         rt_tensor reg = T(s->rpn_reg, 1, (shape){4 * A, fs.h, fs.w}, RT_LAYOUT_NCHW);
         if ((st = rt_conv_forward(m->rpn_conv, &p, NULL, &f)) != RT_OK ||
-            (st = rt_conv_forward(m->rpn_cls, &f, NULL, &cls)) != RT_OK ||
-            (st = rt_conv_forward(m->rpn_reg, &f, NULL, &reg)) != RT_OK)
+            (st = rt_conv_forward(m->rpn_cls, &f, NULL, &cls_b)) != RT_OK ||
+            (st = rt_conv_forward(m->rpn_reg, &f, NULL, &reg_b)) != RT_OK ||
+            (st = rt_tensor_reorder(&cls_b, &cls)) != RT_OK ||
+            (st = rt_tensor_reorder(&reg_b, &reg)) != RT_OK)
             return st;
         int hw = fs.h * fs.w, total = hw * A;
         // scores in anchor order (y, x, a): permute [A,H,W] -> [H,W,A]
@@ -577,15 +596,16 @@ static rt_status run_rpn(rt_stream *s, int *nprops) {
     return RT_OK;
 }
 
-static rt_status roi_extract(rt_stream *s, const float *boxes, int n, int size, float *out) {
+static rt_status roi_extract(rt_stream *s, const float *boxes, int n, int size, float *out,
+                             rt_layout layout) {
     const rt_model_config *c = &s->m->cfg;
     rt_tensor feats[RT_MODEL_STAGES];
     float strides[RT_MODEL_STAGES];
     for (int i = 0; i < RT_MODEL_STAGES; i++) {
-        feats[i] = T(s->pl[i], 1, s->p[i], RT_LAYOUT_NCHW);
+        feats[i] = T(s->pl[i], 1, s->p[i], RT_LAYOUT_NCHW8C);
         strides[i] = (float)c->roi.featmap_strides[i];
     }
-    rt_tensor o = T(out, n, (shape){c->fpn.out_channels, size, size}, RT_LAYOUT_NCHW);
+    rt_tensor o = T(out, n, (shape){c->fpn.out_channels, size, size}, layout);
     return rt_roi_align_fpn(feats, strides, RT_MODEL_STAGES, boxes, n, (float)c->roi.finest_scale,
                             0, &o, NULL);
 }
@@ -598,7 +618,8 @@ static rt_status run_box_head(rt_stream *s, int R, int *ndets) {
     rt_status st;
     *ndets = 0;
     if (R == 0) return RT_OK;
-    if ((st = roi_extract(s, s->props, R, c->roi.bbox_roi_size, s->roi7)) != RT_OK) return st;
+    if ((st = roi_extract(s, s->props, R, c->roi.bbox_roi_size, s->roi7, RT_LAYOUT_NCHW)) != RT_OK)
+        return st;
     const float *x = s->roi7;
     float *bufs[2] = {s->fc_a, s->fc_b};
     int in = c->fpn.out_channels * c->roi.bbox_roi_size * c->roi.bbox_roi_size;
@@ -649,7 +670,7 @@ static rt_status conv_chain(rt_conv *const *convs, int nconv, rt_tensor in, floa
     rt_status st;
     for (int i = 0; i < nconv; i++) {
         shape os = conv_out(convs[i], (shape){in.c, in.h, in.w});
-        rt_tensor y = T(i & 1 ? b : a, n, os, out_layout(convs[i]));
+        rt_tensor y = T(i & 1 ? b : a, n, os, RT_LAYOUT_NCHW8C);
         if ((st = rt_conv_forward(convs[i], &in, NULL, &y)) != RT_OK) return st;
         if (track &&
             (st = rt_group_norm(&y, m->cfg.roi.track_gn_groups, m->track_gn_w[i], m->track_gn_b[i],
@@ -666,24 +687,31 @@ static rt_status run_mask_and_track(rt_stream *s, int n) {
     const rt_model_config *c = &m->cfg;
     const int C = c->fpn.out_channels, ms = c->roi.mask_roi_size, b7 = c->roi.bbox_roi_size;
     rt_status st;
-    if ((st = roi_extract(s, s->net_boxes, n, ms, s->mask_feats)) != RT_OK) return st;
-    rt_tensor x = T(s->mask_feats, n, (shape){C, ms, ms}, RT_LAYOUT_NCHW), y;
-    if ((st = conv_chain(m->mask_convs, c->roi.mask_num_convs, x, s->mh_a, s->mh_b, n, &y, m, 0)) !=
+    rt_tensor xb = T(s->mask_feats_b, n, (shape){C, ms, ms}, RT_LAYOUT_NCHW8C);
+    rt_tensor xp = T(s->mask_feats, n, (shape){C, ms, ms}, RT_LAYOUT_NCHW), y;
+    if ((st = roi_extract(s, s->net_boxes, n, ms, s->mask_feats_b, RT_LAYOUT_NCHW8C)) != RT_OK ||
+        (st = rt_tensor_reorder(&xb, &xp)) != RT_OK)
+        return st;
+    if ((st = conv_chain(m->mask_convs, c->roi.mask_num_convs, xb, s->mh_a, s->mh_b, n, &y, m, 0)) !=
         RT_OK)
         return st;
-    rt_tensor up = T(s->mh_up, n, conv_out(m->mask_up, (shape){y.c, y.h, y.w}), out_layout(m->mask_up));
-    rt_tensor lg = T(s->mask_pred, n, conv_out(m->mask_logits, (shape){up.c, up.h, up.w}),
-                     RT_LAYOUT_NCHW);
+    rt_tensor up = T(s->mh_up, n, conv_out(m->mask_up, (shape){y.c, y.h, y.w}), RT_LAYOUT_NCHW8C);
+    shape ls = conv_out(m->mask_logits, (shape){up.c, up.h, up.w});
+    rt_tensor lg = T(s->mask_pred_b, n, ls, RT_LAYOUT_NCHW8C);
+    rt_tensor lp = T(s->mask_pred, n, ls, RT_LAYOUT_NCHW);
     if ((st = rt_conv_forward(m->mask_up, &y, NULL, &up)) != RT_OK ||
-        (st = rt_conv_forward(m->mask_logits, &up, NULL, &lg)) != RT_OK)
+        (st = rt_conv_forward(m->mask_logits, &up, NULL, &lg)) != RT_OK ||
+        (st = rt_tensor_reorder(&lg, &lp)) != RT_OK)
         return st;
 
-    if ((st = roi_extract(s, s->net_boxes, n, b7, s->roi7)) != RT_OK) return st;
-    x = T(s->roi7, n, (shape){C, b7, b7}, RT_LAYOUT_NCHW);
+    rt_tensor x = T(s->roi7, n, (shape){C, b7, b7}, RT_LAYOUT_NCHW8C);
+    if ((st = roi_extract(s, s->net_boxes, n, b7, s->roi7, RT_LAYOUT_NCHW8C)) != RT_OK) return st;
     if ((st = conv_chain(m->track_convs, c->roi.track_num_convs, x, s->tr_a, s->tr_b, n, &y, m, 1)) !=
         RT_OK)
         return st;
-    const float *f = y.data;
+    rt_tensor flat = T(s->tr_plain, n, (shape){y.c, y.h, y.w}, RT_LAYOUT_NCHW);
+    if ((st = rt_tensor_reorder(&y, &flat)) != RT_OK) return st;
+    const float *f = flat.data;
     int in = y.c * y.h * y.w;
     float *bufs[2] = {s->tf_a, s->tf_b};
     for (int i = 0; i < c->roi.track_num_fcs; i++) {
@@ -770,23 +798,31 @@ static rt_status run_refine(rt_stream *s, const rt_tracker_match_result *mr) {
         memcpy(x + feat + n14, s->nz + (size_t)r * n14, n14 * sizeof(float));
         memcpy(x + feat + 2 * n14, s->m14b + (size_t)r * n14, n14 * sizeof(float));
     }
-    rt_tensor x = T(s->x259, R, (shape){C + 3, ms, ms}, RT_LAYOUT_NCHW);
-    rt_tensor y1 = T(s->r1, R, (shape){rc, ms, ms}, RT_LAYOUT_NCHW);
-    if ((st = rt_conv_forward(m->ref_conv1, &x, NULL, &y1)) != RT_OK) return st;
+    rt_tensor xp = T(s->x259, R, (shape){C + 3, ms, ms}, RT_LAYOUT_NCHW);
+    rt_tensor x = T(s->x259_b, R, (shape){C + 3, ms, ms}, RT_LAYOUT_NCHW8C);
+    rt_tensor y1 = T(s->r1, R, (shape){rc, ms, ms}, RT_LAYOUT_NCHW8C);
+    if ((st = rt_tensor_reorder(&xp, &x)) != RT_OK ||
+        (st = rt_conv_forward(m->ref_conv1, &x, NULL, &y1)) != RT_OK)
+        return st;
+    // + conv2(context), broadcast over the RoI, in the blocked layout
     rt_linear(s->ctxv, R, C, m->ref_conv2.w, m->ref_conv2.b, rc, 0, s->ctx);
+    const int nb = rt_tensor_cpad(&y1) / RT_BLOCK;
     for (int r = 0; r < R; r++)
         for (int ch = 0; ch < rc; ch++) {
-            float v = s->ctx[(size_t)r * rc + ch], *p = s->r1 + ((size_t)r * rc + ch) * n14;
-            for (int i = 0; i < n14; i++) p[i] += v;
+            float v = s->ctx[(size_t)r * rc + ch];
+            float *p = s->r1 + (((size_t)r * nb + ch / RT_BLOCK) * n14) * RT_BLOCK + ch % RT_BLOCK;
+            for (int i = 0; i < n14; i++) p[(size_t)i * RT_BLOCK] += v;
         }
     rt_tensor y;
     if ((st = conv_chain(m->ref_convs, c->refine.num_convs - 1, y1, s->r2, s->r3, R, &y, m, 0)) !=
         RT_OK)
         return st;
-    rt_tensor up = T(s->rup, R, conv_out(m->ref_up, (shape){y.c, y.h, y.w}), out_layout(m->ref_up));
-    rt_tensor lg = T(s->refine_pred, R, (shape){1, 2 * ms, 2 * ms}, RT_LAYOUT_NCHW);
+    rt_tensor up = T(s->rup, R, conv_out(m->ref_up, (shape){y.c, y.h, y.w}), RT_LAYOUT_NCHW8C);
+    rt_tensor lg = T(s->rlog_b, R, (shape){1, 2 * ms, 2 * ms}, RT_LAYOUT_NCHW8C);
+    rt_tensor lp = T(s->refine_pred, R, (shape){1, 2 * ms, 2 * ms}, RT_LAYOUT_NCHW);
     if ((st = rt_conv_forward(m->ref_up, &y, NULL, &up)) != RT_OK ||
-        (st = rt_conv_forward(m->ref_logits, &up, NULL, &lg)) != RT_OK)
+        (st = rt_conv_forward(m->ref_logits, &up, NULL, &lg)) != RT_OK ||
+        (st = rt_tensor_reorder(&lg, &lp)) != RT_OK)
         return st;
     return RT_OK;
 }
@@ -846,7 +882,7 @@ rt_status rt_stream_step(rt_stream *s, const rt_image *frame, const rt_frame_res
     RT_ASSERT(packed.stride == packed.width * 3 || !s->pp.mode);
     rt_preprocess_run(&s->pp, &packed, s->input);
     if ((st = run_backbone(s)) != RT_OK || (st = run_fpn(s)) != RT_OK) return st;
-    run_frame_pcam(s);
+    if ((st = run_frame_pcam(s)) != RT_OK) return st;
     int nprops, n;
     if ((st = run_rpn(s, &nprops)) != RT_OK || (st = run_box_head(s, nprops, &n)) != RT_OK)
         return st;
