@@ -1,6 +1,7 @@
 """Cross-check merge/metrics against TrackEval itself on random KITTI-MOTS-style cases.
 
-Not part of `make test` (it needs a TrackEval checkout, MIT licence, not vendored here):
+Not part of `make test` (it needs a TrackEval checkout, MIT licence, not vendored here;
+Debian's /usr/bin/python3 with numpy and scipy):
 
     git clone https://github.com/JonathonLuiten/TrackEval /tmp/TrackEval   # or a local mirror
     make -j2 && /usr/bin/python3 tools/metrics_xcheck/xcheck_trackeval.py /tmp/TrackEval 0 200

@@ -71,3 +71,10 @@ def iou(dt, gt, iscrowd):
             u = int(d.sum()) if iscrowd[j] else int((d | g).sum())
             out[i, j] = inter / u
     return out
+
+def toBbox(r):
+    h, w = r['size']
+    m = _decode(r).reshape(w, h).T
+    ys, xs = np.nonzero(m)
+    if len(ys) == 0: return np.zeros(4)
+    return np.array([xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1], dtype=float)
