@@ -169,7 +169,33 @@ static void fancy_upsample(const uint8_t *in, int in_stride, int cw, int ch, int
     }
 }
 
+// 16-bit big-endian layouts (what the PNG decoder gives): samples per pixel and whether grey.
+static int high_byte_layout(int format, int *samples, int *grey) {
+    switch (format) {
+    case AV_PIX_FMT_RGB48BE: *samples = 3; *grey = 0; return 1;
+    case AV_PIX_FMT_RGBA64BE: *samples = 4; *grey = 0; return 1;
+    case AV_PIX_FMT_GRAY16BE: *samples = 1; *grey = 1; return 1;
+    case AV_PIX_FMT_YA16BE: *samples = 2; *grey = 1; return 1;
+    default: return 0;
+    }
+}
+
 static rt_status convert(shard_video *v, const AVFrame *f, int64_t index) {
+    int samples, grey;
+    if (high_byte_layout(f->format, &samples, &grey)) {
+        // Keep the high byte, as libpng's strip_16 (and so OpenCV) does; swscale would round.
+        int w = v->info.width;
+        for (int y = 0; y < v->info.height; y++) {
+            const uint8_t *in = f->data[0] + (ptrdiff_t)y * f->linesize[0];
+            uint8_t *out = v->rgb + (size_t)y * (size_t)w * 3;
+            for (int x = 0; x < w; x++, in += 2 * samples, out += 3) {
+                out[0] = in[0];
+                out[1] = grey ? in[0] : in[2];
+                out[2] = grey ? in[0] : in[4];
+            }
+        }
+        return RT_OK;
+    }
     int full = f->color_range == AVCOL_RANGE_JPEG;
     enum AVPixelFormat src = unjpeg((enum AVPixelFormat)f->format, &full);
     const uint8_t *planes[4] = {f->data[0], f->data[1], f->data[2], NULL};

@@ -26,7 +26,7 @@
 // interpolation). The deprecated yuvj* formats are mapped to their yuv* twins with full range,
 // so swscale never logs the "deprecated pixel format" warning. YUV coefficients follow the
 // frame's colour-space tag (BT.709, BT.2020, ...); untagged frames use BT.601 (what JPEG uses).
-// Alpha is dropped; 16-bit PNGs are rounded to 8 bits (OpenCV truncates: ±1 level).
+// Alpha is dropped; 16-bit PNG samples keep their high byte (as OpenCV does).
 //
 // JPEG and OpenCV: the reference pipeline reads frames with cv2.imread (libjpeg-turbo), whose
 // IDCT and "fancy" (triangle-filter) chroma upsampling differ from libavcodec + swscale: on a
@@ -35,7 +35,7 @@
 // (reimplemented) and only then the YUV 4:4:4 -> RGB step; what remains is IDCT/rounding:
 // measured max 3, mean 0.05 levels (1280x720, 4:2:0 and 4:2:2, grey, baseline, progressive,
 // restart markers; tests/test_video.c checks max <= 3 on a committed OpenCV-made fixture).
-// 8-bit PNGs decode exactly as OpenCV's.
+// PNGs (8 or 16 bits, grey, palette, alpha) decode exactly as OpenCV's.
 //
 // Metadata (shard_video_info): width and height (of the first frame, which every later frame
 // must match), fps, the frame count and how it was obtained (`frames_source`): EXACT for

@@ -1,6 +1,7 @@
 // shard/video: every container and image-folder kind decodes to the right size, count and
 // pixels; every broken input fails with one message naming the file (and frame); memory stays
 // flat over a long video. Inputs are made with the ffmpeg CLI at test time (small and short).
+#include "shard/image.h"
 #include "shard/video.h"
 #include "tests/test.h"
 
@@ -307,6 +308,30 @@ static void test_opencv_parity(void) {
     CHECK(memcmp(again, ours, 3 * n) == 0);
 }
 
+// 16-bit and other PNG layouts in a folder give exactly what shard_png_read (RGB mode, which
+// matches cv2.imread) gives.
+static void test_png_layouts(void) {
+    const char *fmts[] = {"rgb48be", "gray16be", "rgba64be", "ya16be", "pal8", "ya8", "monob"};
+    for (size_t i = 0; i < RT_COUNTOF(fmts); i++) {
+        char args[512], dir[64], p[4096], png[4096];
+        snprintf(dir, sizeof dir, "lay_%s", fmts[i]);
+        sh("mkdir -p %s", dir);
+        snprintf(args, sizeof args, "-f lavfi -i testsrc2=size=64x32,scale=33:17,noise=alls=20:allf=t "
+                 "-frames:v 1 -pix_fmt %s %s/1.png", fmts[i], dir);
+        if (!ff(args)) continue;
+        shard_image ref = {0};
+        snprintf(png, sizeof png, "%s/%s/1.png", g_dir, dir);
+        CHECK_EQ_INT(shard_png_read(png, SHARD_PNG_RGB, &ref), RT_OK);
+        uint8_t got[33 * 17 * 3];
+        int w = 0, h = 0;
+        size_t n = first_frame(tmp_path(p, sizeof p, dir), got, sizeof got, &w, &h);
+        CHECK_MSG(n == 33 * 17 && ref.data && ref.stride == 33 * 3 &&
+                      memcmp(got, ref.data, sizeof got) == 0,
+                  "%s: folder decode differs from libpng", fmts[i]);
+        shard_image_free(&ref);
+    }
+}
+
 // Opens and reads to the end; returns the first failure and how many frames came before it.
 static rt_status open_and_read(const char *path, const shard_video_params *p, int64_t *good) {
     shard_video *v = NULL;
@@ -562,6 +587,7 @@ int main(void) {
     TEST_RUN(test_jpeg_folder);
     TEST_RUN(test_natural_order);
     TEST_RUN(test_opencv_parity);
+    TEST_RUN(test_png_layouts);
     TEST_RUN(test_broken_inputs);
     TEST_RUN(test_concealed_damage);
     TEST_RUN(test_flat_memory);
