@@ -1,6 +1,8 @@
 // pcan run / pcan merge — see cmd/run.h.
 #include "cmd/run.h"
 
+#include "engine.h" // generated: defines PCAN_HAVE_ENGINE once runtime/ implements the engine
+
 #include <math.h>
 #include <omp.h>
 #include <signal.h>
