@@ -45,6 +45,9 @@ typedef enum rt_prototype_memory {
 
 typedef struct rt_stream_params {
     rt_prototype_memory prototype_memory;
+    // Benchmarks only: keep exactly this many detections per frame (the top candidates of the
+    // class NMS whatever their score); 0 = the model's rules.
+    int force_detections;
     // In RANK mode: the stream whose refine-head buffers this one continues (NULL = the
     // weights' values). The caller keeps the previous stream alive until this init returns.
     const rt_stream *previous;
@@ -70,6 +73,19 @@ typedef struct rt_frame_results {
     rt_result *items; // owned by the stream; valid until the next step or free
 } rt_frame_results;
 
+// The stages of a frame, for timing (pcan bench).
+#define RT_STAGE_LIST(X)                                                                  \
+    X(PREPROCESS, "preprocess") X(BACKBONE, "backbone") X(FPN, "fpn") X(PCAM, "pcam")      \
+    X(RPN, "rpn") X(BOX_HEAD, "box head") X(MASK_HEAD, "mask head")                       \
+    X(TRACK_HEAD, "track head") X(TRACKER, "tracker") X(REFINE, "refine head") X(PASTE, "paste")
+typedef enum rt_stage {
+#define RT_X_STAGE(name, text) RT_STAGE_##name,
+    RT_STAGE_LIST(RT_X_STAGE)
+#undef RT_X_STAGE
+        RT_STAGE_COUNT
+} rt_stage;
+const char *rt_stage_name(rt_stage stage);
+
 rt_model_params rt_model_default_params(void);
 rt_stream_params rt_stream_default_params(void);
 
@@ -93,5 +109,18 @@ void rt_stream_free(rt_stream **stream);
 // buffers (allocates), later ones do not allocate. RT_ERR_INVAL for a frame larger than the
 // params allow or of a different size than the first.
 rt_status rt_stream_step(rt_stream *stream, const rt_image *frame, const rt_frame_results **out);
+
+// Seconds each stage took in the last step (wall clock).
+void rt_stream_stage_seconds(const rt_stream *stream, double seconds[RT_STAGE_COUNT]);
+
+// Test support: a probe sees every intermediate of the step, by name ("input", "stem", "c2",
+// "p2", "fused_p2", "bank_p2", "frame_protos.0", "proposals", "det_bboxes", "mask_pred",
+// "embeds", "track_order", "refine_logits", ... — see stream.c), as a plain row-major array of
+// `type` with `ndim` dims. Data is borrowed for the call. Setting a probe may make later steps
+// allocate (blocked maps are copied out); NULL removes it.
+typedef enum rt_probe_type { RT_PROBE_F32, RT_PROBE_I32, RT_PROBE_U8 } rt_probe_type;
+typedef void (*rt_stream_probe_fn)(void *ctx, const char *name, rt_probe_type type,
+                                   const void *data, int ndim, const int *dims);
+void rt_stream_set_probe(rt_stream *stream, rt_stream_probe_fn fn, void *ctx);
 
 #endif

@@ -3,6 +3,7 @@
 // the worst case (rpn.max_per_img proposals, test.max_per_img detections), so later frames
 // never allocate.
 #include <math.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,10 +76,84 @@ struct rt_stream {
     rt_result *items;
     int nitems;
     rt_frame_results results;
+
+    double stage_s[RT_STAGE_COUNT];
+    double t_mark;
+    rt_stream_probe_fn probe;
+    void *probe_ctx;
+    float *probe_buf; // plain copies of blocked maps, only while probing
+    size_t probe_cap;
 };
 
+const char *rt_stage_name(rt_stage stage) {
+    switch (stage) {
+#define RT_X_STAGE_NAME(name, text) \
+    case RT_STAGE_##name:           \
+        return text;
+        RT_STAGE_LIST(RT_X_STAGE_NAME)
+#undef RT_X_STAGE_NAME
+    case RT_STAGE_COUNT: break;
+    }
+    return "?";
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+// Charges the time since the last mark to `stage`.
+static void stage_done(rt_stream *s, rt_stage stage) {
+    double t = now_s();
+    s->stage_s[stage] += t - s->t_mark;
+    s->t_mark = t;
+}
+
+void rt_stream_stage_seconds(const rt_stream *s, double seconds[RT_STAGE_COUNT]) {
+    memcpy(seconds, s->stage_s, sizeof s->stage_s);
+}
+
+void rt_stream_set_probe(rt_stream *s, rt_stream_probe_fn fn, void *ctx) {
+    s->probe = fn;
+    s->probe_ctx = ctx;
+}
+
+static void probe_raw(rt_stream *s, const char *name, rt_probe_type type, const void *data,
+                      int ndim, const int *dims) {
+    if (s->probe) s->probe(s->probe_ctx, name, type, data, ndim, dims);
+}
+
+static void probe_f(rt_stream *s, const char *name, const float *data, int ndim, int d0, int d1,
+                    int d2, int d3) {
+    int dims[4] = {d0, d1, d2, d3};
+    probe_raw(s, name, RT_PROBE_F32, data, ndim, dims);
+}
+
+// A tensor of either layout, as plain [n,c,h,w] (n dropped when 1).
+static void probe_t(rt_stream *s, const char *name, const rt_tensor *t) {
+    if (!s->probe) return;
+    const float *data = t->data;
+    if (t->layout != RT_LAYOUT_NCHW) {
+        size_t need = rt_tensor_numel(t);
+        if (need > s->probe_cap) {
+            float *b = rt_realloc(s->probe_buf, need * sizeof *b);
+            if (!b) return;
+            s->probe_buf = b;
+            s->probe_cap = need;
+        }
+        rt_tensor plain = {s->probe_buf, t->n, t->c, t->h, t->w, RT_LAYOUT_NCHW};
+        if (rt_tensor_reorder(t, &plain) != RT_OK) return;
+        data = s->probe_buf;
+    }
+    if (t->n == 1)
+        probe_f(s, name, data, 3, t->c, t->h, t->w, 0);
+    else
+        probe_f(s, name, data, 4, t->n, t->c, t->h, t->w);
+}
+
 rt_stream_params rt_stream_default_params(void) {
-    rt_stream_params p = {RT_PROTOTYPE_MEMORY_VIDEO, NULL};
+    rt_stream_params p = {RT_PROTOTYPE_MEMORY_VIDEO, 0, NULL};
     return p;
 }
 
@@ -441,6 +516,7 @@ void rt_stream_free(rt_stream **sp) {
     rt_stream *s = sp ? *sp : NULL;
     if (!s) return;
     for (int i = 0; i < s->nitems; i++) rt_rle_free(&s->items[i].mask);
+    rt_free(s->probe_buf);
     rt_tracker_free(&s->tracker);
     rt_preprocess_free(&s->pp);
     rt_arena_free(&s->arena);
@@ -462,6 +538,7 @@ static rt_status run_backbone(rt_stream *s) {
     if ((st = rt_conv_forward(m->stem, &x, NULL, &stem)) != RT_OK ||
         (st = rt_maxpool2d(&stem, 3, 2, 1, &pool)) != RT_OK)
         return st;
+    probe_t(s, "stem", &pool);
     rt_tensor in = pool;
     int flip = 0;
     for (int i = 0; i < m->nblocks; i++) {
@@ -480,6 +557,11 @@ static rt_status run_backbone(rt_stream *s) {
             if ((st = rt_conv_forward(b->down, &in, NULL, &res)) != RT_OK) return st;
         }
         if ((st = rt_conv_forward(b->conv3, &t2, &res, &out)) != RT_OK) return st;
+        if (last) {
+            char name[16];
+            snprintf(name, sizeof name, "c%d", b->stage + 2);
+            probe_t(s, name, &out);
+        }
         in = out;
     }
     return RT_OK;
@@ -504,6 +586,12 @@ static rt_status run_fpn(rt_stream *s) {
         rt_tensor a = T(s->pl[i - 1], 1, s->p[i - 1], RT_LAYOUT_NCHW8C);
         rt_tensor b = T(s->pl[i], 1, s->p[i], RT_LAYOUT_NCHW8C);
         if ((st = rt_maxpool2d(&a, 1, 2, 0, &b)) != RT_OK) return st;
+    }
+    for (int i = 0; i < m->nlevels && s->probe; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "p%d", i + 2);
+        rt_tensor p = T(s->pl[i], 1, s->p[i], RT_LAYOUT_NCHW8C);
+        probe_t(s, name, &p);
     }
     return RT_OK;
 }
@@ -532,6 +620,17 @@ static rt_status run_frame_pcam(rt_stream *s) {
         rt_axpby(FUSE_KEEP, s->pcam_plain, 1 - FUSE_KEEP, s->bank[i], n);
         rt_axpby(1 - INIT_KEEP, s->pcam_protos, INIT_KEEP, s->ustate[i], (size_t)C * K);
         if ((st = rt_tensor_reorder(&plain, &blocked)) != RT_OK) return st;
+        if (s->probe) {
+            char name[24];
+            snprintf(name, sizeof name, "fused_p%d", i + 2);
+            probe_t(s, name, &plain);
+            snprintf(name, sizeof name, "bank_p%d", i + 2);
+            probe_f(s, name, s->bank[i], 3, C, s->p[i].h, s->p[i].w, 0);
+            snprintf(name, sizeof name, "frame_protos.%d", i);
+            probe_f(s, name, s->pcam_protos, 2, C, K, 0, 0);
+            snprintf(name, sizeof name, "frame_mus.%d", i);
+            probe_f(s, name, s->ustate[i], 2, C, K, 0, 0);
+        }
     }
     return RT_OK;
 }
@@ -593,6 +692,8 @@ static rt_status run_rpn(rt_stream *s, int *nprops) {
         s->prop_scores[i] = s->cand_scores[s->keep[i]];
     }
     *nprops = kept;
+    probe_f(s, "proposals", s->props, 2, kept, 4, 0, 0);
+    probe_f(s, "proposal_scores", s->prop_scores, 1, kept, 0, 0, 0);
     return RT_OK;
 }
 
@@ -636,7 +737,8 @@ static rt_status run_box_head(rt_stream *s, int R, int *ndets) {
     rt_delta_decode(s->props, s->reg, R, nc, zero4, stds, (float)s->pp.new_w, (float)s->pp.new_h,
                     s->dec);
     const float *sf = s->pp.scale_factor;
-    const float thr = (float)c->test.score_thr;
+    const int force = s->params.force_detections;
+    const float thr = force ? -1.0f : (float)c->test.score_thr;
     int n = 0;
     for (int r = 0; r < R; r++)
         for (int k = 0; k < nc; k++) {
@@ -651,7 +753,7 @@ static rt_status run_box_head(rt_stream *s, int R, int *ndets) {
     if (n == 0) return RT_OK;
     int kept = rt_nms(s->mc_boxes, s->mc_scores, s->mc_labels, n, (float)c->test.nms_iou, s->keep,
                       s->nms_ws);
-    kept = RT_MIN(kept, s->max_dets);
+    kept = RT_MIN(kept, force ? RT_MIN(force, s->max_dets) : s->max_dets);
     for (int i = 0; i < kept; i++) {
         int k = s->keep[i];
         memcpy(&s->det_boxes[(size_t)i * 4], &s->mc_boxes[(size_t)k * 4], 4 * sizeof(float));
@@ -660,6 +762,9 @@ static rt_status run_box_head(rt_stream *s, int R, int *ndets) {
         for (int j = 0; j < 4; j++) s->net_boxes[i * 4 + j] = s->det_boxes[i * 4 + j] * sf[j];
     }
     *ndets = kept;
+    probe_f(s, "det_bboxes", s->det_boxes, 2, kept, 4, 0, 0);
+    probe_f(s, "det_scores", s->det_scores, 1, kept, 0, 0, 0);
+    probe_raw(s, "det_labels", RT_PROBE_I32, s->det_labels, 1, (int[]){kept});
     return RT_OK;
 }
 
@@ -703,6 +808,9 @@ static rt_status run_mask_and_track(rt_stream *s, int n) {
         (st = rt_conv_forward(m->mask_logits, &up, NULL, &lg)) != RT_OK ||
         (st = rt_tensor_reorder(&lg, &lp)) != RT_OK)
         return st;
+    probe_t(s, "mask_feats", &xp);
+    probe_t(s, "mask_pred", &lp);
+    stage_done(s, RT_STAGE_MASK_HEAD);
 
     rt_tensor x = T(s->roi7, n, (shape){C, b7, b7}, RT_LAYOUT_NCHW8C);
     if ((st = roi_extract(s, s->net_boxes, n, b7, s->roi7, RT_LAYOUT_NCHW8C)) != RT_OK) return st;
@@ -720,6 +828,8 @@ static rt_status run_mask_and_track(rt_stream *s, int n) {
         in = m->track_fc[i].out;
     }
     rt_linear(f, n, in, m->track_embed.w, m->track_embed.b, c->roi.embed_channels, 0, s->embeds);
+    probe_f(s, "embeds", s->embeds, 2, n, c->roi.embed_channels, 0, 0);
+    stage_done(s, RT_STAGE_TRACK_HEAD);
     return RT_OK;
 }
 
@@ -764,6 +874,14 @@ static rt_status run_refine(rt_stream *s, const rt_tracker_match_result *mr) {
                 s->em_work);
     rt_em_batch(s->xa, R, C, n14, s->ba, 1, s->neg_mu, s->neg_pre, kn, stages, EM_TEMPERATURE,
                 s->em_work);
+    if (s->probe) {
+        probe_f(s, "ref_feats", s->xa, 4, R, C, ms, ms);
+        probe_f(s, "refine_m_a", s->m14a, 3, R, ms, ms, 0);
+        probe_f(s, "refine_m_b", s->m14b, 3, R, ms, ms, 0);
+        probe_f(s, "refine_context", s->ctxv, 2, R, C, 0, 0);
+        probe_f(s, "refine_pos_pre", s->pos_pre, 3, R, C, kp, 0);
+        probe_f(s, "refine_neg_pre", s->neg_pre, 3, R, C, kn, 0);
+    }
     memcpy(s->pos, s->pos_pre, (size_t)R * C * kp * sizeof(float));
     memcpy(s->neg, s->neg_pre, (size_t)R * C * kn * sizeof(float));
     rt_em_batch(s->xb, R, C, n14, s->bb, 0, NULL, s->pos, kp, stages, EM_TEMPERATURE, s->em_work);
@@ -782,6 +900,12 @@ static rt_status run_refine(rt_stream *s, const rt_tracker_match_result *mr) {
             buf[b][i] = buf[b][i] * REFINE_MOMENTUM + (s->mu_mean[i] / (float)R) * (1 - REFINE_MOMENTUM);
     }
 
+    if (s->probe) {
+        probe_f(s, "refine_pos", s->pos, 3, R, C, kp, 0);
+        probe_f(s, "refine_neg", s->neg, 3, R, C, kn, 0);
+        probe_f(s, "refine_pos_mu", s->pos_mu, 2, C, kp, 0, 0);
+        probe_f(s, "refine_neg_mu", s->neg_mu, 2, C, kn, 0, 0);
+    }
     // Foreground/background attention maps and the 259-channel input.
     for (int r = 0; r < R; r++) {
         for (int ch = 0; ch < C; ch++) {
@@ -824,6 +948,8 @@ static rt_status run_refine(rt_stream *s, const rt_tracker_match_result *mr) {
         (st = rt_conv_forward(m->ref_logits, &up, NULL, &lg)) != RT_OK ||
         (st = rt_tensor_reorder(&lg, &lp)) != RT_OK)
         return st;
+    probe_f(s, "refine_pos_z", s->pz, 3, R, ms, ms, 0);
+    probe_f(s, "refine_logits", s->refine_pred, 3, R, 2 * ms, 2 * ms, 0);
     return RT_OK;
 }
 
@@ -878,14 +1004,22 @@ rt_status rt_stream_step(rt_stream *s, const rt_image *frame, const rt_frame_res
         return rt_error_set(RT_ERR_INVAL, "frame %d is %dx%d; the video started at %dx%d",
                             s->frame, frame->width, frame->height, s->src_w, s->src_h);
     }
-    rt_image packed = *frame;
-    RT_ASSERT(packed.stride == packed.width * 3 || !s->pp.mode);
-    rt_preprocess_run(&s->pp, &packed, s->input);
-    if ((st = run_backbone(s)) != RT_OK || (st = run_fpn(s)) != RT_OK) return st;
+    s->t_mark = now_s();
+    memset(s->stage_s, 0, sizeof s->stage_s);
+    rt_preprocess_run(&s->pp, frame, s->input);
+    probe_f(s, "input", s->input, 3, 3, s->H, s->W, 0);
+    stage_done(s, RT_STAGE_PREPROCESS);
+    if ((st = run_backbone(s)) != RT_OK) return st;
+    stage_done(s, RT_STAGE_BACKBONE);
+    if ((st = run_fpn(s)) != RT_OK) return st;
+    stage_done(s, RT_STAGE_FPN);
     if ((st = run_frame_pcam(s)) != RT_OK) return st;
+    stage_done(s, RT_STAGE_PCAM);
     int nprops, n;
-    if ((st = run_rpn(s, &nprops)) != RT_OK || (st = run_box_head(s, nprops, &n)) != RT_OK)
-        return st;
+    if ((st = run_rpn(s, &nprops)) != RT_OK) return st;
+    stage_done(s, RT_STAGE_RPN);
+    if ((st = run_box_head(s, nprops, &n)) != RT_OK) return st;
+    stage_done(s, RT_STAGE_BOX_HEAD);
     s->results.frame = s->frame;
     s->results.count = 0;
     s->results.items = s->items;
@@ -896,9 +1030,22 @@ rt_status rt_stream_step(rt_stream *s, const rt_image *frame, const rt_frame_res
                              s->mask_feats, s->mask_pred};
         rt_tracker_match_result mr;
         if ((st = rt_tracker_match(s->tracker, s->frame, &d, &mr)) != RT_OK) return st;
+        if (s->probe) {
+            int rows, cols;
+            const float *sc = rt_tracker_last_scores(s->tracker, &rows, &cols);
+            probe_raw(s, "track_order", RT_PROBE_I32, mr.sorted, 1, &n);
+            probe_raw(s, "track_valid", RT_PROBE_U8, mr.valid, 1, &n);
+            probe_raw(s, "track_index", RT_PROBE_I32, mr.index, 1, &mr.n);
+            probe_raw(s, "track_ids", RT_PROBE_I32, mr.ids, 1, &mr.n);
+            if (sc) probe_f(s, "match_scores", sc, 2, rows, cols, 0, 0);
+        }
+        stage_done(s, RT_STAGE_TRACKER);
         if (mr.n > 0 && (st = run_refine(s, &mr)) != RT_OK) return st;
+        stage_done(s, RT_STAGE_REFINE);
         if ((st = emit_results(s, &mr)) != RT_OK) return st;
+        stage_done(s, RT_STAGE_PASTE);
         if ((st = rt_tracker_update(s->tracker, s->frame, &d, s->refine_pred)) != RT_OK) return st;
+        stage_done(s, RT_STAGE_TRACKER);
     }
     s->frame++;
     *out = &s->results;
