@@ -297,7 +297,8 @@ R50_SCALE = [640, 384]
 R50_FRAME = (180, 320)
 R50_NMS_PRE = 300
 # class logits centred so that a few percent of the RoIs pass score_thr (set from a first run)
-R50_BIASES = {'roi_head.bbox_head.fc_cls.bias': list(enumerate([-7.67, -3.87, -5.44, -1.52, -5.74, -4.42, -5.03, -3.02, 0.0]))}
+R50_BIASES = {'roi_head.bbox_head.fc_cls.bias':
+              list(enumerate([-7.67, -3.87, -5.44, -1.52, -5.74, -4.42, -5.03, -3.02, 0.0]))}
 
 
 def r50_config_text():

@@ -22,7 +22,6 @@ def nms_margin(boxes, scores, thr, m_iou, m_s, what, max_keep=None):
     kept[keep] = True
     b, s, k = boxes[order], scores[order].double(), kept[order]
     iou = iou_matrix(b)
-    n = b.size(0)
     near = (iou - thr).abs() < m_iou
     near &= k[:, None]                                   # only kept boxes suppress
     near = torch.triu(near, diagonal=1)
@@ -41,7 +40,6 @@ def nms_margin(boxes, scores, thr, m_iou, m_s, what, max_keep=None):
         ks = scores[keep].double()
         if ks[max_keep - 1] - ks[max_keep] < m_s:
             v.append('%s: cut at %d between close scores' % (what, max_keep))
-    del n
     return v
 
 

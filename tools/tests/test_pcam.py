@@ -1,4 +1,4 @@
-"""Known values for the frame-level PCAM (EM + read-out + fusion) and the refine head's masked EM."""
+"""Known values for the frame-level PCAM (EM, read-out, fusion) and the refine head's masked EM."""
 import math
 import unittest
 
