@@ -103,7 +103,8 @@ rt_status merge_hungarian_solve(merge_hungarian *h, const double *cost, size_t n
     if (nr == 0 || nc == 0) return RT_OK;
     for (size_t k = 0; k < nr * nc; k++)
         if (isnan(cost[k]) || cost[k] == -INFINITY)
-            return rt_error_set(RT_ERR_INVAL, "assignment: cost matrix entry %zu is %g", k, cost[k]);
+            return rt_error_set(RT_ERR_INVAL, "assignment: cost matrix entry %zu is %g", k,
+                                cost[k]);
     // Solve with rows <= columns; a tall matrix is solved transposed (as the reference does).
     bool transposed = nr > nc;
     size_t R = transposed ? nc : nr, C = transposed ? nr : nc;

@@ -4,6 +4,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,7 +236,8 @@ static rt_status store_frame(class_store *cs, size_t ng, size_t nt, const int64_
     if (ng) memcpy(cs->gid + cs->n_gid, gid, ng * sizeof *gid);
     for (size_t j = 0; j < nt; j++) cs->tid[cs->n_tid + j] = tid[tcols[j]];
     for (size_t i = 0; i < ng; i++)
-        for (size_t j = 0; j < nt; j++) cs->sim[cs->n_sim + i * nt + j] = S[i * s_stride + tcols[j]];
+        for (size_t j = 0; j < nt; j++)
+            cs->sim[cs->n_sim + i * nt + j] = S[i * s_stride + tcols[j]];
     cs->n_gid += ng;
     cs->n_tid += nt;
     cs->n_sim += ng * nt;
@@ -253,7 +255,8 @@ rt_status merge_video_add_frame(merge_video *v, const merge_frame *f) {
     for (size_t i = 0; i < nall; i++) {
         const rt_rle *m = i < ngt ? f->gt[i].mask : f->res[i - ngt].mask;
         if (m->h != first->h || m->w != first->w)
-            return rt_error_set(RT_ERR_SHAPE, "video %lld frame %ld: %s mask %zu is %ux%u, not %ux%u",
+            return rt_error_set(RT_ERR_SHAPE,
+                                "video %lld frame %ld: %s mask %zu is %ux%u, not %ux%u",
                                 (long long)v->video_id, frame, i < ngt ? "gt" : "result",
                                 i < ngt ? i : i - ngt, m->h, m->w, first->h, first->w);
     }
@@ -713,7 +716,8 @@ void merge_te_class_average(const merge_te_row *rows, size_t n, bool ignore_empt
                             merge_te_row *out) {
     memset(out, 0, sizeof *out);
     // Which classes take part, per metric (TrackEval filters each metric on its own counts).
-    bool use_clr[MERGE_MAX_CLASSES * 4], use_id[MERGE_MAX_CLASSES * 4], use_h[MERGE_MAX_CLASSES * 4];
+    enum { MAXN = MERGE_MAX_CLASSES * 4 };
+    bool use_clr[MAXN], use_id[MAXN], use_h[MAXN];
     size_t n_clr = 0, n_id = 0, n_h = 0;
     RT_ASSERT(n <= RT_COUNTOF(use_clr));
     for (size_t c = 0; c < n; c++) {
@@ -886,4 +890,58 @@ void merge_totals_bdd_rows(const merge_totals *t, merge_bdd_row *rows) {
     avg->MOTP = nc ? merge_np_sum(m[1], nc) / (double)nc : NAN;
     avg->IDF1 = nc ? merge_np_sum(m[2], nc) / (double)nc : NAN;
     bdd_row(&all, &rows[nc + ng + 1]);
+}
+
+// ---- Field tables -----------------------------------------------------------------------------
+
+#define TF(field, mots, type) {#field, mots, offsetof(merge_te_row, field), type}
+#define TN(label, field, mots, type) {label, mots, offsetof(merge_te_row, field), type}
+static const merge_field te_fields[] = {
+    TF(HOTA, "HOTA", 'f'),       TF(DetA, "DetA", 'f'),      TF(AssA, "AssA", 'f'),
+    TF(DetRe, "DetRe", 'f'),     TF(DetPr, "DetPr", 'f'),    TF(AssRe, "AssRe", 'f'),
+    TF(AssPr, "AssPr", 'f'),     TF(LocA, "LocA", 'f'),      TF(OWTA, "OWTA", 'f'),
+    TN("HOTA(0)", HOTA0, "HOTA(0)", 'f'),     TN("LocA(0)", LocA0, "LocA(0)", 'f'),
+    TN("HOTALocA(0)", HOTALocA0, "HOTALocA(0)", 'f'),
+    TF(MOTA, "MOTSA", 'f'),      TF(MOTP, "MOTSP", 'f'),     TF(MODA, "MODSA", 'f'),
+    TF(CLR_Re, "CLR_Re", 'f'),   TF(CLR_Pr, "CLR_Pr", 'f'),  TF(MTR, "MTR", 'f'),
+    TF(PTR, "PTR", 'f'),         TF(MLR, "MLR", 'f'),        TF(sMOTA, "sMOTSA", 'f'),
+    TF(CLR_F1, "CLR_F1", 'f'),   TF(FP_per_frame, "FP_per_frame", 'f'),
+    TF(MOTAL, "MOTSAL", 'f'),    TF(MOTP_sum, "MOTSP_sum", 'f'),
+    TF(CLR_TP, "TP", 'i'),       TF(CLR_FN, "FN", 'i'),      TF(CLR_FP, "FP", 'i'),
+    TF(IDSW, "IDSW", 'i'),       TF(MT, "MT", 'i'),          TF(PT, "PT", 'i'),
+    TF(ML, "ML", 'i'),           TF(Frag, "Frag", 'i'),      TF(CLR_Frames, "CLR_Frames", 'i'),
+    TF(IDF1, "IDF1", 'f'),       TF(IDR, "IDR", 'f'),        TF(IDP, "IDP", 'f'),
+    TF(IDTP, "IDTP", 'i'),       TF(IDFN, "IDFN", 'i'),      TF(IDFP, "IDFP", 'i'),
+};
+#undef TF
+#undef TN
+
+#define BF(field, mots, type) {#field, mots, offsetof(merge_bdd_row, field), type}
+static const merge_field bdd_fields[] = {
+    BF(MOTA, "MOTSA", 'f'), BF(MOTP, "MOTSP", 'f'), BF(IDF1, "IDF1", 'f'), BF(FP, "FP", 'i'),
+    BF(FN, "FN", 'i'),      BF(IDSw, "IDSw", 'i'),  BF(MT, "MT", 'i'),     BF(PT, "PT", 'i'),
+    BF(ML, "ML", 'i'),      BF(FM, "FM", 'i'),
+};
+#undef BF
+
+const merge_field *merge_te_fields(size_t *n) {
+    *n = RT_COUNTOF(te_fields);
+    return te_fields;
+}
+
+const merge_field *merge_bdd_fields(size_t *n) {
+    *n = RT_COUNTOF(bdd_fields);
+    return bdd_fields;
+}
+
+double merge_field_value(const merge_field *f, const void *row) {
+    const char *p = (const char *)row + f->offset;
+    if (f->type == 'i') {
+        int64_t v;
+        memcpy(&v, p, sizeof v);
+        return (double)v;
+    }
+    double d;
+    memcpy(&d, p, sizeof d);
+    return d;
 }

@@ -193,6 +193,7 @@ void merge_totals_te_row(const merge_totals *t, size_t cls, merge_te_row *row);
 void merge_video_te_row(const merge_video_result *r, size_t cls, merge_te_row *row);
 // TrackEval's cls_comb_cls_av over rows[0..n): integer fields summed, floats averaged (classes
 // without any data count unless ignore_empty). Works for sequence rows and combined rows.
+// n ≤ 4·MERGE_MAX_CLASSES.
 void merge_te_class_average(const merge_te_row *rows, size_t n, bool ignore_empty,
                             merge_te_row *out);
 // TrackEval's cls_comb_det_av: counts pooled over all classes, then recomputed.
@@ -208,6 +209,22 @@ typedef struct merge_bdd_row {
 // (mMOTA = BDD's mMOTSA, mMOTP, mIDF1: class means with NaN/±inf as 0; integers summed), then
 // OVERALL (all classes pooled). `rows` holds n_classes + n_groups + 2 entries.
 void merge_totals_bdd_rows(const merge_totals *t, merge_bdd_row *rows);
+
+// Field tables for printing and JSON, in the reference tools' order: TrackEval's summary fields
+// (HOTA, then CLEAR, then Identity) and scalabel's columns. `mots_name` is the MOTS paper name
+// (MOTSA, sMOTSA, MOTSP, MODSA, MOTSAL for TrackEval's MOTA, sMOTA, MOTP, MODA, MOTAL; BDD's
+// MOTSA, MOTSP for scalabel's MOTA, MOTP), otherwise the same as `name`.
+typedef struct merge_field {
+    const char *name;
+    const char *mots_name;
+    size_t offset; // into merge_te_row or merge_bdd_row
+    char type;     // 'f': double, 'i': int64_t
+} merge_field;
+
+const merge_field *merge_te_fields(size_t *n);
+const merge_field *merge_bdd_fields(size_t *n);
+// The field's value in `row` as a double.
+double merge_field_value(const merge_field *f, const void *row);
 
 // De-overlaps n masks (all of one size): out[i] = in[i] minus every mask painted after it,
 // painting in ascending score order (stable, so on ties the later index wins). `out` holds n

@@ -200,7 +200,7 @@ static rt_status te_identity(const merge_seq *s, merge_eval_scratch *ws, merge_t
 static rt_status te_hota(const merge_seq *s, merge_eval_scratch *ws, merge_te_seq *o) {
     size_t G = s->n_gt_ids, K = s->n_tr_ids, GK = G * K, maxg, cells = max_cells(s, &maxg);
     double *pm = merge_buf_get(&ws->b[0], ((2 + NA) * GK + G + K) * sizeof(double) + 1);
-    double *score = merge_buf_get(&ws->b[2], 2 * cells * sizeof(double) + 2 * maxg * sizeof(double) + 1);
+    double *score = merge_buf_get(&ws->b[2], (2 * cells + 2 * maxg) * sizeof(double) + 1);
     int32_t *asg = merge_buf_get(&ws->b[1], maxg * sizeof(int32_t) + 1);
     double *el = merge_buf_get(&ws->b[3], GK * sizeof(double) + 1);
     if (!pm || !score || !asg || !el) return RT_ERR_NOMEM;

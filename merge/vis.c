@@ -45,7 +45,9 @@ const char *merge_vis_stat_name(int i) {
 }
 
 // numpy linspace: start + k·((stop − start)/(n − 1)), the last point set to stop.
-static double iou_thr(int t) { return t == NT - 1 ? 0.95 : (double)t * ((0.95 - 0.5) / (NT - 1)) + 0.5; }
+static double iou_thr(int t) {
+    return t == NT - 1 ? 0.95 : (double)t * ((0.95 - 0.5) / (NT - 1)) + 0.5;
+}
 static double rec_thr(int r) { return r == NR - 1 ? 1.0 : (double)r * (1.0 / (NR - 1)) + 0.0; }
 
 rt_status merge_vis_init(merge_vis **out, const int32_t *cat_ids, size_t n_cats) {
@@ -177,7 +179,8 @@ rt_status merge_vis_add_video(merge_vis *e, int64_t video_id, const merge_vis_tr
         for (size_t g = 0; g < ng; g++) ga[g] = track_area(&gt[gi[g]]);
         for (size_t d = 0; d < nd; d++) da[d] = track_area(&res[od[d].idx]);
         for (size_t d = 0; d < nd; d++)
-            for (size_t g = 0; g < ng; g++) iou[d * ng + g] = track_iou(&res[od[d].idx], &gt[gi[g]]);
+            for (size_t g = 0; g < ng; g++)
+                iou[d * ng + g] = track_iou(&res[od[d].idx], &gt[gi[g]]);
         for (int a = 0; a < NAR; a++) {
             // Ignored GT (crowd or outside the range) go last, stably.
             uint8_t *gig = flags, *gm = flags + ng, *crowd = flags + 2 * ng;

@@ -378,7 +378,8 @@ static rt_status parse_string(rt_rle *r, const char *s, size_t len) {
         if (c & 0x10) x -= (int64_t)1 << (5 * k); // sign-extend from the last group
         if (r->n > 2) x += r->counts[r->n - 2];
         if (x < 0 || x > UINT32_MAX)
-            return rt_error_set(RT_ERR_FORMAT, "rle string: count %lld at offset %zu is out of range",
+            return rt_error_set(RT_ERR_FORMAT,
+                                "rle string: count %lld at offset %zu is out of range",
                                 (long long)x, start);
         if ((st = push_run(r, (uint32_t)x)) != RT_OK) return st;
         sum += (uint64_t)x;

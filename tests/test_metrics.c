@@ -123,6 +123,27 @@ static void test_tiny_one_sequence(void) {
     merge_video_te_row(&res, 0, &seq);
     CHECK(seq.HOTA == car->HOTA && seq.MOTA == car->MOTA && seq.IDF1 == car->IDF1);
     CHECK(seq.LocA == car->LocA && seq.sMOTA == car->sMOTA);
+    // Field tables: names, MOTS names and values.
+    size_t nf;
+    const merge_field *f = merge_te_fields(&nf);
+    int seen = 0;
+    for (size_t i = 0; i < nf; i++) {
+        if (!strcmp(f[i].name, "sMOTA")) {
+            CHECK_EQ_STR(f[i].mots_name, "sMOTSA");
+            CHECK_NEAR(merge_field_value(&f[i], car), 0.7083333333333333, 1e-15);
+            seen++;
+        }
+        if (!strcmp(f[i].name, "IDSW")) {
+            CHECK_NEAR(merge_field_value(&f[i], car), 1, 0);
+            seen++;
+        }
+        if (!strcmp(f[i].name, "HOTA(0)")) seen++;
+    }
+    CHECK_EQ_INT(seen, 3);
+    CHECK_EQ_STR(f[0].name, "HOTA");
+    const merge_field *b = merge_bdd_fields(&nf);
+    CHECK_EQ_INT(nf, 10);
+    CHECK_EQ_STR(b[0].mots_name, "MOTSA");
 }
 
 static void test_tiny_two_sequences(void) {
