@@ -17,11 +17,6 @@
 #include "runtime/model.h"
 #include "shard/video.h"
 
-// The arena of every stream is sized for this frame; larger videos fail with the engine's
-// RT_ERR_INVAL message (recorded as that video's error).
-#define ENGINE_MAX_WIDTH 1920
-#define ENGINE_MAX_HEIGHT 1080
-
 typedef struct engine {
     rt_model *model;
     rt_stream *previous; // RANK mode: the last video's stream
@@ -43,8 +38,6 @@ static rt_status engine_setup(void *ctx, const cmd_job *job, int threads) {
     mp.memo_momentum = job->model.tracker.memo_momentum;
     mp.memo_tracklet_frames = job->model.tracker.memo_tracklet_frames;
     mp.memo_backdrop_frames = job->model.tracker.memo_backdrop_frames;
-    mp.max_width = ENGINE_MAX_WIDTH;
-    mp.max_height = ENGINE_MAX_HEIGHT;
     e->memory = job->model.prototype_memory == CMD_PROTOTYPE_MEMORY_RANK
                     ? RT_PROTOTYPE_MEMORY_RANK
                     : RT_PROTOTYPE_MEMORY_VIDEO;

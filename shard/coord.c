@@ -34,6 +34,7 @@ typedef struct coord {
     bool up_posted;
     int64_t up_msg[6];
     double t0, last_print, todo_frames;
+    bool unknown_lengths;
     // Workers.
     MPI_Request down_req;
     bool down_posted, no_more, outstanding, ended, int_sent, bye_sent;
@@ -94,8 +95,15 @@ static void progress(coord *c, bool force) {
     c->last_print = now;
     const shard_plan *pl = c->plan;
     double el = now - c->t0, fps = el > 0 ? (double)c->frames / el : 0;
+    // Frames still to do: from the plan's lengths when all are known, else from the average
+    // length of the videos finished so far.
+    double left = c->todo_frames - (double)c->frames;
+    if (c->unknown_lengths)
+        left = c->videos ? (double)c->frames / (double)c->videos *
+                               (double)(pl->n_order - (size_t)c->videos)
+                         : -1;
     char eta[32];
-    fmt_eta(fps > 0 ? (c->todo_frames - (double)c->frames) / fps : -1, eta, sizeof eta);
+    fmt_eta(fps > 0 && left >= 0 ? left / fps : -1, eta, sizeof eta);
     long before = (long)(pl->n_done + pl->n_failed + pl->n_crashed);
     fprintf(logf_(c), "pcan: %ld/%zu videos (%ld failed), %.1f frames/s on %d rank%s, ETA %s\n",
             before + c->videos, pl->n, (long)(pl->n_failed + pl->n_crashed) + c->failed, fps,
@@ -291,6 +299,7 @@ static void run_rank0(coord *c) {
     for (size_t i = 0; i < c->plan->n_order; i++) {
         int64_t f = c->plan->videos[c->plan->order[i]].frames;
         c->todo_frames += (double)(f > 0 ? f : 0);
+        if (f < 0) c->unknown_lengths = true;
     }
     post_up(c);
     for (;;) {

@@ -631,6 +631,43 @@ static void test_edges(void) {
     CHECK_CONTAINS(out, "3 videos: 3 to run, 0 already done");
 }
 
+static void test_engine_end_to_end(void) {
+    // The real `pcan run` (engine + video decoding + dataset reader) with the tiny test weights
+    // on a small synthetic dataset: 1 and 2 ranks give the same archive; a rerun resumes.
+    char weights[4096], out[65536], cmd[8192], job[1400], text[8192], a1[1400], a2[1400];
+    if (!realpath("tests/fixtures/tiny.weights.h5", weights))
+        test_skip("tests/fixtures/tiny.weights.h5 not found (run from the repository root)");
+    snprintf(cmd, sizeof cmd, "'%s' synth --out '%s/e2e' --videos 3 --frames 3 --seed 5 --size 96x64",
+             test_pcan(), g_dir);
+    int rc = test_run_cmd(cmd, out, sizeof out);
+    CHECK_MSG(rc == 0, "synth rc %d: %s", rc, out);
+    for (int np = 1; np <= 2; np++) {
+        snprintf(job, sizeof job, "%s/e2e%d.yaml", g_dir, np);
+        snprintf(text, sizeof text,
+                 "dataset: {format: synth, root: e2e}\nmodel: {weights: %s}\n"
+                 "output: {archive: e2e%d.h5}\nrun: {threads_per_rank: 1}\n", weights, np);
+        test_write_text(job, text);
+        snprintf(cmd, sizeof cmd, "run '%s'", job);
+        rc = run_pcan(np, cmd, out, sizeof out);
+        CHECK_MSG(rc == 0, "np %d rc %d: %s", np, rc, out);
+    }
+    snprintf(a1, sizeof a1, "%s/e2e1.h5", g_dir);
+    snprintf(a2, sizeof a2, "%s/e2e2.h5", g_dir);
+    CHECK(same_archives(a1, a2));
+    merge_archive *a = NULL;
+    CHECK_EQ_INT(merge_archive_open(a1, &a), RT_OK);
+    if (a) {
+        CHECK_EQ_INT(merge_archive_num_videos(a), 3);
+        CHECK_EQ_INT(merge_archive_video_at(a, 0)->frames, 3);
+        CHECK_EQ_INT(merge_archive_video_at(a, 0)->width, 96);
+        merge_archive_close(&a);
+    }
+    snprintf(cmd, sizeof cmd, "run '%s/e2e2.yaml'", g_dir);
+    rc = run_pcan(2, cmd, out, sizeof out);
+    CHECK_MSG(rc == 0, "rerun rc %d: %s", rc, out);
+    CHECK_CONTAINS(out, "0 to run, 3 already done");
+}
+
 static void test_merge_10k(void) {
     // Tiny synthetic spool entries (2,000 here; PCAN_TEST_MERGE_VIDEOS=10000 for the measurement
     // in the report); `pcan merge` timed on 1 and 2 ranks (reported, not asserted).
@@ -687,7 +724,7 @@ static void test_merge_10k(void) {
 static void (*const g_all_tests[])(void) __attribute__((unused)) = {
     test_single_rank,   test_ranks_identical, test_failing_video,    test_crash_loop,
     test_sigterm,       test_sigterm_external, test_sigkill_one_rank, test_merge_command,
-    test_corrupt_entries, test_bad_inputs,    test_dataset_listing,  test_merge_10k, test_edges,
+    test_corrupt_entries, test_bad_inputs,    test_dataset_listing,  test_merge_10k, test_edges, test_engine_end_to_end,
 };
 
 int main(int argc, char **argv) {
@@ -719,6 +756,7 @@ int main(int argc, char **argv) {
     TEST_RUN(test_bad_inputs);
     TEST_RUN(test_dataset_listing);
     TEST_RUN(test_edges);
+    TEST_RUN(test_engine_end_to_end);
     TEST_RUN(test_merge_10k);
 #endif
     return test_finish();
