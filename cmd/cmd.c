@@ -48,6 +48,15 @@ const cmd_entry cmd_table[] = {
      "model settings, on any number of ranks (parallel HDF5). Exit 3 when the archive holds\n"
      "failed videos.\n",
      cmd_merge_main},
+    {"render", "draw one video's tracks over its frames (MP4 and/or contact sheet PNG)",
+     "usage: pcan render ARCHIVE --video ID [--out FILE.mp4] [--contact-sheet FILE.png]\n"
+     "                   [--every N] [--source PATH] [--fps N]\n"
+     "\n"
+     "Reads the video's rows from a pcan archive and its frames from the source recorded in\n"
+     "the archive (or --source), and draws masks coloured by track id (a higher score wins\n"
+     "overlaps), boxes and 'id class' labels. --out writes an H.264 MP4; --contact-sheet a PNG\n"
+     "grid of every N-th frame (default: 16 frames spread over the video).\n",
+     cmd_render_main},
     {NULL, NULL, NULL, NULL},
 };
 

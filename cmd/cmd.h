@@ -48,6 +48,7 @@ rt_status cmd_h5_probe(const char *path, char *format, size_t cap, int *version)
 int cmd_check_main(int argc, char **argv);
 int cmd_info_main(int argc, char **argv);
 int cmd_synth_main(int argc, char **argv);
+int cmd_render_main(int argc, char **argv);
 int cmd_run_main(int argc, char **argv);
 int cmd_merge_main(int argc, char **argv);
 
