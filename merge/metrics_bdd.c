@@ -111,28 +111,14 @@ rt_status merge_bdd_eval_seq(const merge_seq *s, merge_eval_scratch *ws, merge_b
     o->objects = o->matches + o->switches + o->misses;
     o->predictions = o->matches + o->switches + o->fps;
 
-    // IDF1: the same global min-cost assignment as TrackEval's Identity, on frame counts and
-    // the number of frames each pair had a finite distance.
-    size_t N = G + K;
-    double *c2 = merge_buf_get(&ws->b[3], N * N * sizeof(double) + 1);
-    int32_t *a2 = merge_buf_get(&ws->b[4], N * sizeof(int32_t) + 1);
-    if (!c2 || !a2) return RT_ERR_NOMEM;
-    for (size_t r = 0; r < N; r++) {
-        for (size_t c = 0; c < N; c++) {
-            double fn = 0, fp = 0, p = r < G && c < K ? (double)pairs[r * K + c] : 0;
-            if (r < G) fn = c < K ? (double)freq[r] - p : (c == K + r ? (double)freq[r] : NAN);
-            if (c < K) fp = r < G ? (double)hfreq[c] - p : (r == G + c ? (double)hfreq[c] : NAN);
-            c2[r * N + c] = isnan(fn) || isnan(fp) ? INFINITY : fn + fp;
-        }
-    }
-    rt_status rs = merge_hungarian_solve(&ws->hung, c2, N, N, a2);
+    // IDF1: the same identity optimum as TrackEval's, on frame counts and the number of frames
+    // each pair had a finite distance.
+    double *pd = merge_buf_get(&ws->b[3], (G * K + 1) * sizeof(double));
+    if (!pd) return RT_ERR_NOMEM;
+    for (size_t i = 0; i < G * K; i++) pd[i] = (double)pairs[i];
+    double best = 0;
+    rt_status rs = merge_max_pairing(pd, G, K, ws, &best);
     if (rs != RT_OK) return rs;
-    int64_t idfn = 0, total = 0;
-    for (size_t r = 0; r < G; r++) {
-        size_t c = (size_t)a2[r];
-        idfn += c < K ? freq[r] - pairs[r * K + c] : freq[r];
-        total += freq[r];
-    }
-    o->idtp = total - idfn;
+    o->idtp = (int64_t)best;
     return RT_OK;
 }

@@ -41,6 +41,11 @@ typedef struct merge_eval_scratch {
 // per-sequence values match TrackEval's to the last bit.
 double merge_np_sum(const double *a, size_t n);
 
+// The largest Σ P[g][k] over one-to-one pairings of rows and columns of the G×K matrix of
+// non-negative integer counts (the IDTP of TrackEval's and py-motmetrics' identity metrics).
+rt_status merge_max_pairing(const double *P, size_t G, size_t K, merge_eval_scratch *ws,
+                            double *best);
+
 // TrackEval HOTA + CLEAR + Identity for one sequence; `frames` is the sequence length.
 rt_status merge_te_eval_seq(const merge_seq *s, int64_t frames, merge_eval_scratch *ws,
                             merge_te_seq *out);

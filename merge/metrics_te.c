@@ -2,6 +2,7 @@
 // TrackEval's operation order (numpy pairwise sums included) so the doubles agree bit for bit.
 #include <float.h>
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "merge/metrics_internal.h"
@@ -153,12 +154,12 @@ static rt_status te_clear(const merge_seq *s, merge_eval_scratch *ws, merge_te_s
     return RT_OK;
 }
 
+// TrackEval solves IDF1 as a (G+K)² min-cost problem with dummy rows and columns; its optimum
+// is the largest Σ P(g,k) over one-to-one pairings, which merge_max_pairing finds directly.
 static rt_status te_identity(const merge_seq *s, merge_eval_scratch *ws, merge_te_seq *o) {
-    size_t G = s->n_gt_ids, K = s->n_tr_ids, N = G + K;
+    size_t G = s->n_gt_ids, K = s->n_tr_ids;
     double *P = merge_buf_get(&ws->b[0], (G * K + G + K) * sizeof(double) + 1);
-    double *cost = merge_buf_get(&ws->b[2], N * N * sizeof(double) + 1);
-    int32_t *asg = merge_buf_get(&ws->b[1], N * sizeof(int32_t) + 1);
-    if (!P || !cost || !asg) return RT_ERR_NOMEM;
+    if (!P) return RT_ERR_NOMEM;
     double *ng = P + G * K, *nk = ng + G;
     memset(P, 0, (G * K + G + K) * sizeof *P);
     for (size_t f = 0; f < s->n_frames; f++) {
@@ -171,29 +172,44 @@ static rt_status te_identity(const merge_seq *s, merge_eval_scratch *ws, merge_t
         for (size_t i = 0; i < fr->n_g; i++) ng[gi[i]] += 1;
         for (size_t j = 0; j < fr->n_t; j++) nk[ti[j]] += 1;
     }
-    // Real pairs cost the unmatched dets of both; each id may pair with its own dummy instead.
-    for (size_t r = 0; r < N; r++) {
-        for (size_t c = 0; c < N; c++) {
-            double fn, fp;
-            if (r < G) fn = c < K ? ng[r] - P[r * K + c] : (c == K + r ? ng[r] : 1e10);
-            else fn = 0;
-            if (c < K) fp = r < G ? nk[c] - P[r * K + c] : (r == G + c ? nk[c] : 1e10);
-            else fp = 0;
-            cost[r * N + c] = fn + fp;
-        }
-    }
-    rt_status st = merge_hungarian_solve(&ws->hung, cost, N, N, asg);
+    double idtp = 0, total_g = 0, total_k = 0;
+    rt_status st = merge_max_pairing(P, G, K, ws, &idtp);
     if (st != RT_OK) return st;
-    double idfn = 0, idfp = 0, total_g = 0;
-    for (size_t r = 0; r < N; r++) {
-        size_t c = (size_t)asg[r];
-        if (r < G) idfn += c < K ? ng[r] - P[r * K + c] : (c == K + r ? ng[r] : 1e10);
-        if (c < K) idfp += r < G ? nk[c] - P[r * K + c] : (r == G + c ? nk[c] : 1e10);
-    }
     for (size_t g = 0; g < G; g++) total_g += ng[g];
-    o->idfn = (int64_t)idfn;
-    o->idfp = (int64_t)idfp;
-    o->idtp = (int64_t)(total_g - (double)o->idfn);
+    for (size_t k = 0; k < K; k++) total_k += nk[k];
+    o->idtp = (int64_t)idtp;
+    o->idfn = (int64_t)(total_g - idtp);
+    o->idfp = (int64_t)(total_k - idtp);
+    return RT_OK;
+}
+
+rt_status merge_max_pairing(const double *P, size_t G, size_t K, merge_eval_scratch *ws,
+                            double *best) {
+    // Ids without any potential match cannot change the optimum: solve on the others only.
+    size_t *rows = merge_buf_get(&ws->b[5], (G + K + 1) * sizeof(size_t));
+    if (!rows) return RT_ERR_NOMEM;
+    size_t *cols = rows + G, nr = 0, nc = 0;
+    for (size_t g = 0; g < G; g++) {
+        bool any = false;
+        for (size_t k = 0; k < K && !any; k++) any = P[g * K + k] > 0;
+        if (any) rows[nr++] = g;
+    }
+    for (size_t k = 0; k < K; k++) {
+        bool any = false;
+        for (size_t g = 0; g < G && !any; g++) any = P[g * K + k] > 0;
+        if (any) cols[nc++] = k;
+    }
+    double *cost = merge_buf_get(&ws->b[6], (nr * nc + 1) * sizeof(double));
+    int32_t *asg = merge_buf_get(&ws->b[7], (nr + 1) * sizeof(int32_t));
+    if (!cost || !asg) return RT_ERR_NOMEM;
+    for (size_t r = 0; r < nr; r++)
+        for (size_t c = 0; c < nc; c++) cost[r * nc + c] = -P[rows[r] * K + cols[c]];
+    rt_status st = merge_hungarian_solve(&ws->hung, cost, nr, nc, asg);
+    if (st != RT_OK) return st;
+    double sum = 0;
+    for (size_t r = 0; r < nr; r++)
+        if (asg[r] >= 0) sum += P[rows[r] * K + cols[asg[r]]];
+    *best = sum;
     return RT_OK;
 }
 
