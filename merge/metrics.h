@@ -30,6 +30,17 @@
 // reports them, MOTA/MOTP/IDF1 are ×100. Field names follow the reference tools (TrackEval's
 // MOTA is printed as MOTSA for masks; see METRICS.md §2).
 //
+// What the dataset adapter must do (the reference loaders' rules, METRICS.md §1-3):
+//   KITTI MOTS / MOTS20: GT rows of class 10 (id 10000) become objects with ignore = 1; frames
+//     are 0-based (KITTI) or 1-based (MOTS20), and every frame of the seqmap length is passed,
+//     empty ones too. Result rows of any class are passed (other classes are not evaluated but
+//     still compete for pixels).
+//   BDD100K: GT labels of the 8 classes with crowd or ignored set, and the distractors mapped
+//     by bdd100k_to_scalabel (other person → pedestrian, other vehicle → car, trailer → truck),
+//     become ignore = 1; predictions marked crowd/ignored are dropped; non-digit GT ids are
+//     renumbered per video; frames are paired by frameIndex.
+// After an error the video's state is undefined: begin it again (or skip it).
+//
 // Thread safety: objects are independent; use one merge_video per thread. Not collective: no MPI.
 // Errors: RT_ERR_SHAPE (masks of different sizes in a frame), RT_ERR_FORMAT (duplicate ids in
 // a frame, overlapping GT masks when params.check_gt_overlap, overlapping results when
