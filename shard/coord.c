@@ -7,13 +7,15 @@
 #include "shard/mpiutil.h"
 
 // Messages are two or six int64 values; tags keep them apart from anything else on `comm`.
-// Worker -> rank 0 (TAG_UP): {kind, video index, failed?, frames, 0, 0}
+// Worker -> rank 0 (TAG_UP): {kind, video index, failed?, frames, 0, 0}; PROGRESS carries the
+// frames processed since the last one (sent at most once a second, so rank 0's frames/s moves
+// while long videos run).
 // Rank 0 -> worker (TAG_DOWN): {kind, video index}
 // Protocol: a worker sends REQ and gets TASK or NOTASK for each; it may be sent INTERRUPT at any
 // time. Its last message is BYE, answered by END, after which rank 0 sends it nothing. So every
 // posted receive is matched and nothing is left in flight at the end.
 enum { TAG_UP = 7101, TAG_DOWN = 7102 };
-enum { UP_REQ = 1, UP_DONE, UP_INT, UP_FATAL, UP_BYE };
+enum { UP_REQ = 1, UP_DONE, UP_INT, UP_FATAL, UP_BYE, UP_PROGRESS };
 enum { DOWN_TASK = 1, DOWN_NOTASK, DOWN_INTERRUPT, DOWN_END };
 
 typedef struct coord {
@@ -23,9 +25,11 @@ typedef struct coord {
     int rank, size;
     bool interrupted, fatal;
     shard_spool_entry entry;
-    // Counts of this call (rank 0: all ranks' reports; workers: their own).
+    // Counts of this call (rank 0: all ranks' reports; workers: their own). `frames` counts every
+    // processed frame (for frames/s), `done_frames` those of committed videos.
     long videos, failed;
-    long long frames;
+    long long frames, done_frames, unreported;
+    double last_report;
     // Rank 0.
     size_t q;
     int byes;
@@ -99,9 +103,11 @@ static void progress(coord *c, bool force) {
     // length of the videos finished so far.
     double left = c->todo_frames - (double)c->frames;
     if (c->unknown_lengths)
-        left = c->videos ? (double)c->frames / (double)c->videos *
-                               (double)(pl->n_order - (size_t)c->videos)
+        left = c->videos ? (double)c->done_frames / (double)c->videos *
+                                   (double)(pl->n_order - (size_t)c->videos) -
+                               (double)(c->frames - c->done_frames)
                          : -1;
+    if (left < 0 && c->videos) left = 0;
     char eta[32];
     fmt_eta(fps > 0 && left >= 0 ? left / fps : -1, eta, sizeof eta);
     long before = (long)(pl->n_done + pl->n_failed + pl->n_crashed);
@@ -137,6 +143,9 @@ static void handle_up(coord *c, int src) {
     case UP_DONE:
         c->videos++;
         c->failed += m[2] != 0;
+        c->done_frames += m[3];
+        break;
+    case UP_PROGRESS:
         c->frames += m[3];
         break;
     case UP_INT:
@@ -230,10 +239,27 @@ void shard_sink_set_info(shard_sink *sink, int width, int height, double fps) {
     sink->e->meta.fps = fps;
 }
 
+// Workers: sends the frames processed since the last report (when `force` or a second passed).
+static void report_progress(coord *c, bool force) {
+    if (!c->unreported) return;
+    double now = shard_now();
+    if (!force && now - c->last_report < 1.0) return;
+    send_up(c, UP_PROGRESS, 0, 0, c->unreported);
+    c->unreported = 0;
+    c->last_report = now;
+}
+
 rt_status shard_sink_frame(shard_sink *sink, int frame, const rt_result *items, int n) {
     rt_status st = shard_spool_entry_add(sink->e, frame, items, n);
     if (st != RT_OK) return st;
-    poll(sink->c);
+    coord *c = sink->c;
+    if (c->rank == 0)
+        c->frames++;
+    else {
+        c->unreported++;
+        report_progress(c, false);
+    }
+    poll(c);
     if (sink->c->interrupted || sink->c->fatal)
         return rt_error_set(RT_ERR_INTERRUPTED, "interrupted at frame %d", frame);
     return RT_OK;
@@ -311,7 +337,7 @@ static void run_rank0(coord *c) {
         if (run_video(c, idx, &failed, &frames)) {
             c->videos++;
             c->failed += failed;
-            c->frames += frames;
+            c->done_frames += frames;
         }
         if (c->fatal) interrupt_all(c);
     }
@@ -341,13 +367,16 @@ static void run_worker(coord *c) {
         }
         bool failed = false;
         int64_t frames = 0;
-        if (run_video(c, cur, &failed, &frames)) {
+        bool committed = run_video(c, cur, &failed, &frames);
+        report_progress(c, true);
+        if (committed) {
             c->videos++;
             c->failed += failed;
-            c->frames += frames;
+            c->done_frames += frames;
             send_up(c, UP_DONE, (int64_t)cur, failed, frames);
         }
     }
+    report_progress(c, true);
     if (c->fatal) send_up(c, UP_FATAL, 0, 0, 0);
     else if (c->interrupted && !c->int_sent) send_up(c, UP_INT, 0, 0, 0);
     send_up(c, UP_BYE, 0, 0, 0);

@@ -81,7 +81,7 @@ shard_coord_params shard_coord_default_params(void);
 typedef struct shard_coord_stats {
     long videos;      // run in this call (all ranks), committed ok or failed
     long failed;      // of which failed
-    long long frames; // frames processed (all ranks)
+    long long frames; // frames processed (all ranks; includes videos stopped half way)
     double seconds;   // wall time of the call
     bool interrupted; // a stop was requested (signal) on some rank
     bool fatal;       // some rank could not commit (see its stderr)
