@@ -48,6 +48,16 @@ const cmd_entry cmd_table[] = {
      "model settings, on any number of ranks (parallel HDF5). Exit 3 when the archive holds\n"
      "failed videos.\n",
      cmd_merge_main},
+    {"infer", "run PCAN on one video or frame folder into a one-video archive (no MPI launcher)",
+     "usage: pcan infer VIDEO|FOLDER --weights W.h5 --out RESULTS.h5 [--id ID] [--threads N]\n"
+     "                  [--quiet]\n"
+     "\n"
+     "Decodes a video file (any container/codec FFmpeg reads) or a folder of JPEG/PNG frames\n"
+     "(natural order), runs PCAN on every frame and writes a one-video pcan archive, the format\n"
+     "`pcan run` writes (readable by pcan info/eval/export/render and h5py). Progress goes to\n"
+     "stderr. The video id defaults to the file name without extension or the folder name.\n"
+     "Exit 0 ok, 1 the video cannot be processed (no output is left), 2 bad arguments or weights.\n",
+     cmd_infer_main},
     {"render", "draw one video's tracks over its frames (MP4 and/or contact sheet PNG)",
      "usage: pcan render ARCHIVE --video ID [--out FILE.mp4] [--contact-sheet FILE.png]\n"
      "                   [--every N] [--source PATH] [--fps N]\n"
