@@ -380,6 +380,23 @@ static void test_merge_command(void) {
     int rc = run_pcan(2, args, out, sizeof out);
     CHECK_MSG(rc == 0, "rc %d: %s", rc, out);
     CHECK_MSG(same_archives(g_ref, np2), "merge on 2 ranks");
+    unlink(np2);
+    rc = run_pcan(4, args, out, sizeof out);
+    CHECK_MSG(rc == 0, "rc %d: %s", rc, out);
+    CHECK_MSG(same_archives(g_ref, np2), "merge on 4 ranks");
+    // Entries made with other model settings are left out (with a note), never mixed in.
+    char other[1400], text[8192];
+    snprintf(other, sizeof other, "%s/other.yaml", g_dir);
+    snprintf(text, sizeof text,
+             "dataset: {format: synth, root: %s}\nmodel: {weights: %s, test: {score_thr: 0.25}}\n"
+             "output: {archive: %s/other.h5, spool: %s/ref.h5.spool}\n", g_dir, g_weights, g_dir,
+             g_dir);
+    test_write_text(other, text);
+    snprintf(args, sizeof args, "merge '%s'", other);
+    rc = run_pcan(0, args, out, sizeof out);
+    CHECK_MSG(rc == 0, "rc %d: %s", rc, out);
+    CHECK_CONTAINS(out, "made with other weights or settings");
+    CHECK_CONTAINS(out, "0 videos (0 failed)");
 }
 
 static void test_failing_video(void) {
