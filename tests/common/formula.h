@@ -1,16 +1,12 @@
-// formula — synthetic pcan weights for tests, from the counter-based formula of tools/README.md
-// ("R50 weights formula"), which tools/ref/init.py implements in Python: the same config gives
-// the same float bits in both languages, so fixtures need only inputs and outputs.
+// formula — test helpers around runtime/weights_formula.h: the tiny test configuration and a
+// weight writer that aborts the test program on failure.
 #ifndef PCAN_TESTS_FORMULA_H
 #define PCAN_TESTS_FORMULA_H
 
 #include "runtime/model_config.h"
+#include "runtime/weights_formula.h"
 
-typedef struct test_override {
-    const char *key;
-    long element;
-    float value; // replaces the formula's value
-} test_override;
+typedef rt_weights_override test_override;
 
 // The tiny test configuration (tools/ref/configs/tiny.yaml).
 rt_model_config test_tiny_config(void);
