@@ -1,5 +1,5 @@
-// The PCAN engine end to end on synthetic weights (the tools/README.md formula) and synthetic
-// frames: result invariants, no allocation after the first frame, bit-identical results for 1
+// The PCAN engine end to end on the tiny fixture weights and frames (tests/fixtures, made by the
+// PyTorch reference; frames 120x80 resized to the model's 144x96): result invariants, no allocation after the first frame, bit-identical results for 1
 // and 2 threads and across runs, the two prototype-memory modes, the empty-frame path, errors.
 // Parity with the PyTorch reference is tests/test_parity.c.
 #include <hdf5.h>
@@ -7,13 +7,12 @@
 #include "runtime/h5util.h"
 #include "runtime/model.h"
 #include "runtime/ops_gemm.h"
-#include "shard/synth.h"
 #include "tests/common/formula.h"
 #include "tests/test.h"
 
-#define W 160
-#define H 96
-#define FRAMES 8
+#define W 120
+#define H 80
+#define FRAMES 6 // video 1 of the fixture has 6
 
 static char g_weights[4200], g_empty[4200];
 static uint8_t g_frames[2][FRAMES][W * H * 3];
@@ -49,27 +48,33 @@ static int same_results(const frame_copy *a, const frame_copy *b) {
     return 1;
 }
 
+static void read_frames(hid_t f, const char *name, int v) {
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    hid_t space = H5Dget_space(d);
+    hsize_t dims[4];
+    RT_ASSERT(H5Sget_simple_extent_ndims(space) == 4);
+    H5Sget_simple_extent_dims(space, dims, NULL);
+    RT_ASSERT(dims[0] >= FRAMES && dims[1] == H && dims[2] == W && dims[3] == 3);
+    hsize_t start[4] = {0, 0, 0, 0}, count[4] = {FRAMES, H, W, 3};
+    H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, count, NULL);
+    hid_t mem = H5Screate_simple(4, count, NULL);
+    RT_ASSERT(H5Dread(d, H5T_NATIVE_UINT8, mem, space, H5P_DEFAULT, g_frames[v]) >= 0);
+    H5Sclose(mem);
+    H5Sclose(space);
+    H5Dclose(d);
+}
+
 static void setup(void) {
+    snprintf(g_weights, sizeof g_weights, "tests/fixtures/tiny.weights.h5");
     rt_model_config c = test_tiny_config();
-    // Biases that make pedestrians and bicycles likely, so that frames have detections.
-    test_override ov[] = {{"roi_head.bbox_head.fc_cls.bias", 0, 4.0f},
-                          {"roi_head.bbox_head.fc_cls.bias", 2, 3.0f}};
-    snprintf(g_weights, sizeof g_weights, "%s/tiny.h5", test_tmpdir());
-    test_write_formula_weights(g_weights, &c, ov, 2);
     test_override none[] = {{"roi_head.bbox_head.fc_cls.bias", 3, 30.0f}}; // background wins
     snprintf(g_empty, sizeof g_empty, "%s/empty.h5", test_tmpdir());
     test_write_formula_weights(g_empty, &c, none, 1);
-    shard_synth_params p = shard_synth_default_params();
-    p.width = W;
-    p.height = H;
-    p.frames = FRAMES;
-    p.seed = 3;
-    for (int v = 0; v < 2; v++) {
-        shard_synth_video *sv;
-        RT_ASSERT(shard_synth_video_init(&p, v, &sv) == RT_OK);
-        for (int t = 0; t < FRAMES; t++) shard_synth_video_render(sv, t, g_frames[v][t], NULL);
-        shard_synth_video_free(&sv);
-    }
+    hid_t f = H5Fopen("tests/fixtures/tiny.frames.h5", H5F_ACC_RDONLY, H5P_DEFAULT);
+    RT_ASSERT(f >= 0);
+    read_frames(f, "v0", 0);
+    read_frames(f, "v1", 1);
+    H5Fclose(f);
 }
 
 // Runs video v through a stream; copies every frame's results into out (may be NULL).
@@ -198,14 +203,14 @@ static void test_empty_frames_and_errors(void) {
     rt_image im = {W / 2, H, W / 2 * 3, g_frames[0][0]};
     const rt_frame_results *r;
     CHECK_EQ_INT(rt_stream_step(s, &im, &r), RT_ERR_INVAL);
-    CHECK_CONTAINS(rt_error(), "the video started at 160x96");
+    CHECK_CONTAINS(rt_error(), "the video started at 120x80");
     rt_image bad = {W, H, 3, g_frames[0][0]};
     CHECK_EQ_INT(rt_stream_step(s, &bad, &r), RT_ERR_INVAL);
     rt_stream_free(&s);
     rt_model_close(&m);
 
     rt_model_params p = rt_model_default_params();
-    p.max_width = 100;
+    p.max_width = 100; // the frames are 120 wide
     CHECK_EQ_INT(rt_model_open(g_weights, &p, &m), RT_OK);
     CHECK_EQ_INT(rt_stream_init(m, NULL, &s), RT_OK);
     rt_image big = {W, H, W * 3, g_frames[0][0]};
