@@ -408,7 +408,9 @@ rt_status shard_coord_run(const shard_plan *plan, const shard_coord_params *para
         run_rank0(&c);
     else
         run_worker(&c);
-    // Rank 0 counted every rank's videos; the flags are combined from all.
+    // Rank 0 counted every rank's videos; the flags are combined from all. Ranks that finished
+    // early wait here for the last video without spinning.
+    shard_mpi_idle_barrier(comm);
     long long mine[5] = {c.rank == 0 ? c.videos : 0, c.rank == 0 ? c.failed : 0,
                          c.rank == 0 ? c.frames : 0, c.interrupted, c.fatal};
     long long all[5];

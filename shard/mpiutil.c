@@ -3,15 +3,31 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MSG_CAP 2048
+
+rt_status shard_mpi_idle_barrier(MPI_Comm comm) {
+    MPI_Request req;
+    if (MPI_Ibarrier(comm, &req) != MPI_SUCCESS) return rt_error_set(RT_ERR_MPI, "MPI_Ibarrier failed");
+    for (;;) {
+        int done = 0;
+        if (MPI_Test(&req, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+            return rt_error_set(RT_ERR_MPI, "MPI_Test failed");
+        if (done) return RT_OK;
+        usleep(1000);
+    }
+}
 
 rt_status shard_mpi_agree(rt_status local, MPI_Comm comm) {
     int rank, size;
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &size);
     int mine = local == RT_OK ? size : rank, first = size;
-    if (MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm) != MPI_SUCCESS)
+    // Ranks often arrive here at very different times (rank 0 listed a dataset, another rank ran
+    // a long last video): wait without spinning a core, then reduce.
+    if (shard_mpi_idle_barrier(comm) != RT_OK ||
+        MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm) != MPI_SUCCESS)
         return rt_error_set(RT_ERR_MPI, "MPI_Allreduce failed");
     if (first == size) return RT_OK;
     struct {

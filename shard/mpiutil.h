@@ -1,5 +1,5 @@
 // mpiutil — small MPI helpers shared by shard/ and merge/: agreeing on a status, broadcasting
-// byte buffers, a monotonic clock.
+// byte buffers, waiting without burning a core, a monotonic clock.
 //
 // Every function here is collective over `comm` unless it says otherwise. They never call
 // exit(): a failure is returned so that all ranks leave the phase together.
@@ -21,6 +21,10 @@ rt_status shard_mpi_agree(rt_status local, MPI_Comm comm);
 // a new rt_malloc'd buffer (the caller frees it) and *len is set. RT_ERR_NOMEM / RT_ERR_MPI,
 // agreed on all ranks.
 rt_status shard_mpi_bcast_bytes(void **buf, size_t *len, int root, MPI_Comm comm);
+
+// Collective. A barrier that waits by MPI_Ibarrier + MPI_Test + a 1 ms sleep, so that ranks
+// waiting for a slow one do not spin a core each (ENV.md §2). RT_ERR_MPI.
+rt_status shard_mpi_idle_barrier(MPI_Comm comm);
 
 // Monotonic seconds (for timing and progress).
 double shard_now(void);
