@@ -66,28 +66,76 @@ static rt_status push_run(rt_rle *r, uint32_t len) {
     return RT_OK;
 }
 
+// True when the n bytes at p are all zero (word-wise; masks are mostly background).
+static bool all_zero(const uint8_t *p, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t v;
+        memcpy(&v, p + i, 8);
+        if (v) return false;
+    }
+    for (; i < n; i++)
+        if (p[i]) return false;
+    return true;
+}
+
+// Run builder: extends the current run or starts the next one.
+typedef struct run_writer {
+    rt_rle *r;
+    uint8_t cur;
+    uint32_t run;
+} run_writer;
+
+static rt_status put(run_writer *wr, uint8_t v, uint32_t count) {
+    if (count == 0) return RT_OK;
+    if (v != wr->cur) {
+        rt_status st = push_run(wr->r, wr->run);
+        if (st != RT_OK) return st;
+        wr->cur = v;
+        wr->run = 0;
+    }
+    wr->run += count;
+    return RT_OK;
+}
+
 rt_status rt_rle_encode(rt_rle *r, const uint8_t *mask, uint32_t h, uint32_t w) {
     rt_status st = check_size(h, w);
     if (st != RT_OK) return st;
     r->h = h;
     r->w = w;
     r->n = 0;
-    uint8_t cur = 0;
-    uint32_t run = 0;
-    // Column-major walk over a row-major image: down each column, then the next column.
-    for (uint32_t x = 0; x < w; x++) {
-        const uint8_t *p = mask + x;
-        for (uint32_t y = 0; y < h; y++, p += w) {
-            uint8_t v = *p != 0;
-            if (v != cur) {
-                if ((st = push_run(r, run)) != RT_OK) return st;
-                cur = v;
-                run = 0;
-            }
-            run++;
-        }
+    // Only the bounding box of the set pixels is walked column by column (strided reads are the
+    // cost); rows are scanned contiguously to find it.
+    uint32_t y0 = h, y1 = 0, x0 = w, x1 = 0;
+    for (uint32_t y = 0; y < h; y++) {
+        const uint8_t *row = mask + (size_t)y * w;
+        if (all_zero(row, w)) continue;
+        if (y0 == h) y0 = y;
+        y1 = y;
+        uint32_t a = 0, b = w - 1;
+        while (!row[a]) a++;
+        while (!row[b]) b--;
+        x0 = RT_MIN(x0, a);
+        x1 = RT_MAX(x1, b);
     }
-    return push_run(r, run);
+    run_writer wr = {r, 0, 0};
+    if (y0 == h) return push_run(r, h * w); // empty (and 0×0: [0])
+    if ((st = put(&wr, 0, x0 * h)) != RT_OK) return st;
+    for (uint32_t x = x0; x <= x1; x++) {
+        if ((st = put(&wr, 0, y0)) != RT_OK) return st;
+        const uint8_t *p = mask + (size_t)y0 * w + x;
+        for (uint32_t y = y0; y <= y1; y++, p += w) {
+            uint8_t v = *p != 0;
+            if (v == wr.cur) {
+                wr.run++;
+            } else if ((st = put(&wr, v, 1)) != RT_OK) {
+                return st;
+            }
+        }
+        if ((st = put(&wr, 0, h - 1 - y1)) != RT_OK) return st;
+    }
+    if ((st = put(&wr, 0, (w - 1 - x1) * h)) != RT_OK) return st;
+    return push_run(r, wr.run);
 }
 
 void rt_rle_decode(const rt_rle *r, uint8_t *mask) {
