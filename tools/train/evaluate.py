@@ -2,6 +2,8 @@
 
     /usr/bin/python3 tools/train/evaluate.py --weights models/pcan-synth-small.h5 \
         --data DIR --out OUTDIR [--no-refine] [--trackeval /path/to/TrackEval]
+    /usr/bin/python3 tools/train/evaluate.py --results RESULTS_DIR --data DIR --out OUTDIR \
+        --trackeval /path/to/TrackEval       # score e.g. pcan run's kitti-mots export
 
 Writes OUTDIR/data/<video>.txt (KITTI-MOTS: frame id class_id h w rle; masks de-overlapped as
 pcan does: painted in ascending score order, a higher score wins the pixel, ties: the later
@@ -140,7 +142,9 @@ def score(trackeval_dir, data_dir, out, ds_names, nframes):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--weights', required=True)
+    ap.add_argument('--weights', help='run the reference with these weights')
+    ap.add_argument('--results', help='instead of --weights: score this folder of KITTI-MOTS '
+                    'result files (<video>.txt, e.g. a pcan run kitti-mots export)')
     ap.add_argument('--data', required=True)
     ap.add_argument('--out', required=True)
     ap.add_argument('--no-refine', action='store_true')
@@ -149,8 +153,19 @@ def main():
     ap.add_argument('--threads', type=int, default=2)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    ds_names, nframes = track_split(a.weights, a.data, a.out, not a.no_refine,
-                                    a.prototype_memory)
+    if a.results:
+        with open(os.path.join(a.data, 'classes.txt')) as f:
+            ds_names = [ln.strip() for ln in f if ln.strip()]
+        nframes = {v: len(os.listdir(os.path.join(a.data, 'frames', v)))
+                   for v in sorted(os.listdir(os.path.join(a.data, 'frames')))}
+        os.makedirs(os.path.join(a.out, 'data'), exist_ok=True)
+        for v in nframes:
+            src = os.path.join(a.results, v + '.txt')
+            lines = open(src).readlines() if os.path.exists(src) else []
+            open(os.path.join(a.out, 'data', v + '.txt'), 'w').writelines(lines)
+    else:
+        ds_names, nframes = track_split(a.weights, a.data, a.out, not a.no_refine,
+                                        a.prototype_memory)
     if a.trackeval:
         rows = score(a.trackeval, a.data, a.out, ds_names, nframes)
         print('%-12s %6s %6s %6s %6s %6s' % ('class', 'HOTA', 'DetA', 'AssA', 'MOTSA', 'IDF1'))
@@ -158,7 +173,7 @@ def main():
             print('%-12s %6.2f %6.2f %6.2f %6.2f %6.2f' % (k, r['HOTA'], r['DetA'], r['AssA'],
                                                           r['MOTSA'], r['IDF1']))
         with open(os.path.join(a.out, 'scores.json'), 'w') as f:
-            json.dump(dict(weights=a.weights, data=a.data, refine=not a.no_refine, rows=rows),
+            json.dump(dict(weights=a.weights, results=a.results, data=a.data, refine=not a.no_refine, rows=rows),
                       f, indent=1)
 
 
