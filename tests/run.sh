@@ -9,7 +9,9 @@ timeout_s=${PCAN_TEST_TIMEOUT:-600}
 filter=${PCAN_TEST_FILTER:-}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_mpi_yield_when_idle=1
 export OMPI_MCA_rmaps_base_oversubscribe=1
-export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}
+# Open MPI's libraries have no frame pointers: its allocations are only recognised (and
+# suppressed by tests/lsan.supp) with the slow unwinder.
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0:fast_unwind_on_malloc=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 logdir=$dir/logs
 mkdir -p "$logdir"
