@@ -66,7 +66,7 @@ PCAN     := $(BIN)/pcan
 VERSION_H := $(B)/gen/version.h
 
 .SECONDARY:
-.PHONY: all test sanitize check-build deps deps-tools clean install tests FORCE
+.PHONY: all test sanitize bench check-build deps deps-tools clean install tests FORCE
 all: $(PCAN)
 
 $(B)/libpcan.a: $(LIB_OBJ)
@@ -116,6 +116,10 @@ test: tests
 
 sanitize:
 	$(MAKE) B=build/san BIN=build/san/bin SANITIZE=address,undefined WERROR=$(WERROR) test
+
+# Speed: per-stage timings of the engine (R50 at 1280x720 and the tiny model; see cmd/bench.c).
+bench: $(PCAN)
+	$(PCAN) bench
 
 deps:
 	@DEPS="$(DEPS_PKGS)" bash tools/deps.sh

@@ -50,6 +50,7 @@ int cmd_info_main(int argc, char **argv);
 int cmd_synth_main(int argc, char **argv);
 int cmd_render_main(int argc, char **argv);
 int cmd_infer_main(int argc, char **argv);
+int cmd_bench_main(int argc, char **argv);
 int cmd_run_main(int argc, char **argv);
 int cmd_merge_main(int argc, char **argv);
 

@@ -112,6 +112,9 @@ rt_status rt_stream_step(rt_stream *stream, const rt_image *frame, const rt_fram
 
 // Seconds each stage took in the last step (wall clock).
 void rt_stream_stage_seconds(const rt_stream *stream, double seconds[RT_STAGE_COUNT]);
+// Floating-point operations of the convolutions of the backbone, FPN and RPN for this stream's
+// frame size (2 per multiply-add); 0 before the first frame.
+double rt_stream_dense_flops(const rt_stream *stream);
 
 // Test support: a probe sees every intermediate of the step, by name ("input", "stem", "c2",
 // "p2", "fused_p2", "bank_p2", "frame_protos.0", "proposals", "det_bboxes", "mask_pred",

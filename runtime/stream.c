@@ -372,6 +372,36 @@ static rt_status prepare_chain(rt_conv *const *convs, int n, shape in, rt_layout
     return RT_OK;
 }
 
+static double conv_flops(const rt_conv *c, shape in) {
+    const rt_conv_params *p = rt_conv_get_params(c);
+    shape o = conv_out(c, in);
+    double per_out = 2.0 * p->in_channels * p->kernel_h * p->kernel_w;
+    // A transposed conv does the same multiply-adds per input pixel as a conv per output pixel.
+    double pixels = p->transposed ? (double)in.h * in.w : (double)o.h * o.w;
+    return per_out * p->out_channels * pixels;
+}
+
+double rt_stream_dense_flops(const rt_stream *s) {
+    if (!s->src_w) return 0;
+    const rt_model *m = s->m;
+    double f = conv_flops(m->stem, (shape){3, s->H, s->W});
+    shape in = s->pool;
+    for (int i = 0; i < m->nblocks; i++) {
+        const rt_block *b = &m->blocks[i];
+        shape t1 = conv_out(b->conv1, in), t2 = conv_out(b->conv2, t1);
+        f += conv_flops(b->conv1, in) + conv_flops(b->conv2, t1) + conv_flops(b->conv3, t2);
+        if (b->down) f += conv_flops(b->down, in);
+        in = conv_out(b->conv3, t2);
+    }
+    for (int i = 0; i < RT_MODEL_STAGES; i++)
+        f += conv_flops(m->lateral[i], s->cs[i]) + conv_flops(m->fpn[i], s->p[i]);
+    for (int i = 0; i < m->nlevels; i++) {
+        shape r = conv_out(m->rpn_conv, s->p[i]);
+        f += conv_flops(m->rpn_conv, s->p[i]) + conv_flops(m->rpn_cls, r) + conv_flops(m->rpn_reg, r);
+    }
+    return f;
+}
+
 // Creates every primitive for this input size now, so that the first frame pays, not later ones.
 static rt_status prepare_convs(rt_stream *s) {
     const rt_model *m = s->m;
