@@ -46,6 +46,33 @@ static rt_status load_fc(rt_weights *w, const char *prefix, int in, int out, rt_
     return RT_OK;
 }
 
+// ConvTranspose2d(in, out, 2, stride 2): weight [in,out,2,2], bias [out].
+static rt_status load_upsample(rt_weights *w, const char *prefix, int in, int out,
+                               rt_upsample2x *u) {
+    char key[RT_WEIGHTS_KEY_MAX];
+    const float *wt, *b;
+    snprintf(key, sizeof key, "%s.weight", prefix);
+    rt_status st = get(w, key, 4, (const int64_t[]){in, out, 2, 2}, &wt);
+    if (st != RT_OK) return st;
+    snprintf(key, sizeof key, "%s.bias", prefix);
+    if ((st = get(w, key, 1, (const int64_t[]){out}, &b)) != RT_OK) return st;
+    u->in = in;
+    u->out = out;
+    u->w = rt_malloc((size_t)in * out * 4 * sizeof *u->w);
+    u->b = copy_floats(b, (size_t)out);
+    if (!u->w || !u->b) return rt_error_set(RT_ERR_NOMEM, "out of memory loading %s", prefix);
+    for (int ic = 0; ic < in; ic++)
+        for (int oc = 0; oc < out; oc++)
+            for (int k = 0; k < 4; k++) u->w[((size_t)oc * 4 + k) * in + ic] = wt[((size_t)ic * out + oc) * 4 + k];
+    return RT_OK;
+}
+
+static void free_upsample(rt_upsample2x *u) {
+    rt_free(u->w);
+    rt_free(u->b);
+    memset(u, 0, sizeof *u);
+}
+
 static void free_fc(rt_fc *fc) {
     rt_free(fc->w);
     rt_free(fc->b);
@@ -208,9 +235,8 @@ static rt_status load_heads(rt_model *m, rt_weights *w) {
         if ((st = load_conv(w, p, &s, &m->mask_convs[i])) != RT_OK) return st;
     }
     int min = c->roi.mask_num_convs ? mc : C;
-    conv_spec up = {min, mc, 2, 2, 0, 1, 0, 1, RT_ROI_BATCH_CHUNK};
     conv_spec lg = {mc, nc, 1, 1, 0, 0, 0, 0, RT_ROI_BATCH_CHUNK};
-    if ((st = load_conv(w, "roi_head.mask_head.upsample", &up, &m->mask_up)) != RT_OK ||
+    if ((st = load_upsample(w, "roi_head.mask_head.upsample", min, mc, &m->mask_up)) != RT_OK ||
         (st = load_conv(w, "roi_head.mask_head.conv_logits", &lg, &m->mask_logits)) != RT_OK)
         return st;
 
@@ -269,9 +295,8 @@ static rt_status load_heads(rt_model *m, rt_weights *w) {
         snprintf(p, sizeof p, "roi_head.refine_head.convs.%d.conv", i);
         if ((st = load_conv(w, p, &s, &m->ref_convs[i])) != RT_OK) return st;
     }
-    conv_spec rup = {rc, rc, 2, 2, 0, 1, 0, 1, RT_ROI_BATCH_CHUNK};
     conv_spec rlg = {rc, 1, 1, 1, 0, 0, 0, 0, RT_ROI_BATCH_CHUNK};
-    if ((st = load_conv(w, "roi_head.refine_head.upsample", &rup, &m->ref_up)) != RT_OK ||
+    if ((st = load_upsample(w, "roi_head.refine_head.upsample", rc, rc, &m->ref_up)) != RT_OK ||
         (st = load_conv(w, "roi_head.refine_head.conv_logits", &rlg, &m->ref_logits)) != RT_OK)
         return st;
     return RT_OK;
@@ -358,12 +383,12 @@ void rt_model_close(rt_model **mp) {
     }
     free_fc(&m->bbox_cls);
     free_fc(&m->bbox_reg);
-    rt_conv_free(&m->mask_up);
+    free_upsample(&m->mask_up);
     rt_conv_free(&m->mask_logits);
     free_fc(&m->track_embed);
     rt_conv_free(&m->ref_conv1);
     free_fc(&m->ref_conv2);
-    rt_conv_free(&m->ref_up);
+    free_upsample(&m->ref_up);
     rt_conv_free(&m->ref_logits);
     rt_free(m->pos_mu);
     rt_free(m->neg_mu);

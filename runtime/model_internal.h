@@ -20,6 +20,15 @@ typedef struct rt_fc {
     int in, out;
 } rt_fc;
 
+// The heads' 2x2 stride-2 transposed convolution (+ bias + ReLU), run as one GEMM per RoI:
+// oneDNN's deconvolution ran about 8x below the GEMM rate on 14x14 RoI batches (measured with
+// ONEDNN_VERBOSE on the R50 heads).
+typedef struct rt_upsample2x {
+    float *w; // [out*4, in]: row oc*4 + i*2 + j holds PyTorch's weight[:, oc, i, j]
+    float *b; // [out]
+    int in, out;
+} rt_upsample2x;
+
 typedef struct rt_block {
     rt_conv *conv1, *conv2, *conv3, *down; // down is NULL without a projection
     int stage, stride;
@@ -41,12 +50,14 @@ struct rt_model {
     float *mu[RT_MODEL_FRAME_PROTO_BUFFERS]; // [C,K] frame-level initialisers (levels used)
 
     rt_fc bbox_fc[RT_MAX_HEAD_CONVS], bbox_cls, bbox_reg;
-    rt_conv *mask_convs[RT_MAX_HEAD_CONVS], *mask_up, *mask_logits;
+    rt_conv *mask_convs[RT_MAX_HEAD_CONVS], *mask_logits;
+    rt_upsample2x mask_up;
     rt_conv *track_convs[RT_MAX_HEAD_CONVS];
     float *track_gn_w[RT_MAX_HEAD_CONVS], *track_gn_b[RT_MAX_HEAD_CONVS];
     rt_fc track_fc[RT_MAX_HEAD_CONVS], track_embed;
 
-    rt_conv *ref_conv1, *ref_convs[RT_MAX_HEAD_CONVS], *ref_up, *ref_logits;
+    rt_conv *ref_conv1, *ref_convs[RT_MAX_HEAD_CONVS], *ref_logits;
+    rt_upsample2x ref_up;
     rt_fc ref_conv2; // the 1x1 conv on the context vector, as a [C_out, C_in] matrix
     float *pos_mu, *neg_mu; // [C,Kp], [C,Kn] as loaded
 };

@@ -67,6 +67,7 @@ struct rt_stream {
     float *det_boxes, *det_scores, *net_boxes;
     int *det_labels;
     float *mask_feats_b, *mask_feats, *mh_a, *mh_b, *mh_up, *mask_pred_b, *mask_pred;
+    float *up_in, *up_out, *up_y; // plain scratch of the 2x upsampling
     float *tr_a, *tr_b, *tr_plain, *tf_a, *tf_b, *embeds;
     float *xa, *xb, *m28, *m14a, *m14b, *ba, *bb, *ctxv, *pos_pre, *neg_pre, *pos, *neg,
         *em_work, *mucat, *pz, *nz, *x259, *x259_b, *r1, *r2, *r3, *rup, *rlog_b, *refine_pred,
@@ -311,6 +312,10 @@ static void plan_buffers(rt_stream *s) {
     FSLOT(s->mh_up, floats_of(D, mc, 2 * ms, 2 * ms));
     FSLOT(s->mask_pred_b, floats_of(D, nc, 2 * ms, 2 * ms));
     FSLOT(s->mask_pred, (size_t)D * nc * n28);
+    int upc = RT_MAX(mc, rc);
+    FSLOT(s->up_in, (size_t)D * upc * n14);
+    FSLOT(s->up_out, (size_t)D * upc * n28);
+    FSLOT(s->up_y, (size_t)4 * upc * n14);
     FSLOT(s->tr_a, floats_of(D, tc, c->roi.bbox_roi_size, c->roi.bbox_roi_size));
     FSLOT(s->tr_b, floats_of(D, tc, c->roi.bbox_roi_size, c->roi.bbox_roi_size));
     FSLOT(s->tr_plain, floats_of(D, tc, c->roi.bbox_roi_size, c->roi.bbox_roi_size));
@@ -434,8 +439,9 @@ static rt_status prepare_convs(rt_stream *s) {
     if ((st = prepare_chain(m->mask_convs, c->roi.mask_num_convs, (shape){C, ms, ms},
                             RT_LAYOUT_NCHW8C, &y)) != RT_OK)
         return st;
-    rt_conv *mask_tail[2] = {m->mask_up, m->mask_logits};
-    if ((st = prepare_chain(mask_tail, 2, (shape){y.c, y.h, y.w}, y.layout, &y)) != RT_OK ||
+    rt_conv *mask_tail[1] = {m->mask_logits};
+    if ((st = prepare_chain(mask_tail, 1, (shape){m->mask_up.out, 2 * ms, 2 * ms}, RT_LAYOUT_NCHW8C,
+                            &y)) != RT_OK ||
         (st = prepare_chain(m->track_convs, c->roi.track_num_convs, (shape){C, b7, b7},
                             RT_LAYOUT_NCHW8C, &y)) != RT_OK)
         return st;
@@ -444,8 +450,9 @@ static rt_status prepare_convs(rt_stream *s) {
         (st = prepare_chain(m->ref_convs, c->refine.num_convs - 1, (shape){y.c, y.h, y.w},
                             y.layout, &y)) != RT_OK)
         return st;
-    rt_conv *ref_tail[2] = {m->ref_up, m->ref_logits};
-    if ((st = prepare_chain(ref_tail, 2, (shape){y.c, y.h, y.w}, y.layout, &y)) != RT_OK)
+    rt_conv *ref_tail[1] = {m->ref_logits};
+    if ((st = prepare_chain(ref_tail, 1, (shape){m->ref_up.out, 2 * ms, 2 * ms}, RT_LAYOUT_NCHW8C,
+                            &y)) != RT_OK)
         return st;
     for (int i = 0; i < m->nlevels; i++) {
         rt_tensor p = T(NULL, 1, s->p[i], RT_LAYOUT_NCHW8C);
@@ -817,6 +824,34 @@ static rt_status conv_chain(rt_conv *const *convs, int nconv, rt_tensor in, floa
     return RT_OK;
 }
 
+// y = relu(ConvTranspose2d 2x2 s2 (x) + b): per RoI, Y[(oc,i,j), pixel] = W·X[:, pixel], then
+// each value goes to output pixel (2y+i, 2x+j). x and y blocked; plain copies in between.
+static rt_status run_upsample(rt_stream *s, const rt_upsample2x *u, const rt_tensor *x,
+                              rt_tensor *y) {
+    const int n = x->n, h = x->h, w = x->w, hw = h * w;
+    rt_status st;
+    rt_tensor xp = T(s->up_in, n, (shape){u->in, h, w}, RT_LAYOUT_NCHW);
+    rt_tensor yp = T(s->up_out, n, (shape){u->out, 2 * h, 2 * w}, RT_LAYOUT_NCHW);
+    if ((st = rt_tensor_reorder(x, &xp)) != RT_OK) return st;
+    for (int r = 0; r < n; r++) {
+        rt_gemm(0, 0, 4 * u->out, hw, u->in, 1.0f, u->w, u->in, xp.data + (size_t)r * u->in * hw, hw,
+                0.0f, s->up_y, hw);
+        for (int oc = 0; oc < u->out; oc++) {
+            float *o = yp.data + ((size_t)r * u->out + oc) * 4 * hw;
+            for (int k = 0; k < 4; k++) {
+                const float *src = s->up_y + ((size_t)oc * 4 + k) * hw;
+                int di = k >> 1, dj = k & 1;
+                for (int py = 0; py < h; py++)
+                    for (int px = 0; px < w; px++) {
+                        float v = src[py * w + px] + u->b[oc];
+                        o[(size_t)(2 * py + di) * 2 * w + 2 * px + dj] = v > 0.0f ? v : 0.0f;
+                    }
+            }
+        }
+    }
+    return rt_tensor_reorder(&yp, y);
+}
+
 static rt_status run_mask_and_track(rt_stream *s, int n) {
     const rt_model *m = s->m;
     const rt_model_config *c = &m->cfg;
@@ -830,11 +865,11 @@ static rt_status run_mask_and_track(rt_stream *s, int n) {
     if ((st = conv_chain(m->mask_convs, c->roi.mask_num_convs, xb, s->mh_a, s->mh_b, n, &y, m, 0)) !=
         RT_OK)
         return st;
-    rt_tensor up = T(s->mh_up, n, conv_out(m->mask_up, (shape){y.c, y.h, y.w}), RT_LAYOUT_NCHW8C);
+    rt_tensor up = T(s->mh_up, n, (shape){m->mask_up.out, 2 * y.h, 2 * y.w}, RT_LAYOUT_NCHW8C);
     shape ls = conv_out(m->mask_logits, (shape){up.c, up.h, up.w});
     rt_tensor lg = T(s->mask_pred_b, n, ls, RT_LAYOUT_NCHW8C);
     rt_tensor lp = T(s->mask_pred, n, ls, RT_LAYOUT_NCHW);
-    if ((st = rt_conv_forward(m->mask_up, &y, NULL, &up)) != RT_OK ||
+    if ((st = run_upsample(s, &m->mask_up, &y, &up)) != RT_OK ||
         (st = rt_conv_forward(m->mask_logits, &up, NULL, &lg)) != RT_OK ||
         (st = rt_tensor_reorder(&lg, &lp)) != RT_OK)
         return st;
@@ -971,10 +1006,10 @@ static rt_status run_refine(rt_stream *s, const rt_tracker_match_result *mr) {
     if ((st = conv_chain(m->ref_convs, c->refine.num_convs - 1, y1, s->r2, s->r3, R, &y, m, 0)) !=
         RT_OK)
         return st;
-    rt_tensor up = T(s->rup, R, conv_out(m->ref_up, (shape){y.c, y.h, y.w}), RT_LAYOUT_NCHW8C);
+    rt_tensor up = T(s->rup, R, (shape){m->ref_up.out, 2 * y.h, 2 * y.w}, RT_LAYOUT_NCHW8C);
     rt_tensor lg = T(s->rlog_b, R, (shape){1, 2 * ms, 2 * ms}, RT_LAYOUT_NCHW8C);
     rt_tensor lp = T(s->refine_pred, R, (shape){1, 2 * ms, 2 * ms}, RT_LAYOUT_NCHW);
-    if ((st = rt_conv_forward(m->ref_up, &y, NULL, &up)) != RT_OK ||
+    if ((st = run_upsample(s, &m->ref_up, &y, &up)) != RT_OK ||
         (st = rt_conv_forward(m->ref_logits, &up, NULL, &lg)) != RT_OK ||
         (st = rt_tensor_reorder(&lg, &lp)) != RT_OK)
         return st;
