@@ -66,7 +66,7 @@ PCAN     := $(BIN)/pcan
 VERSION_H := $(B)/gen/version.h
 
 .SECONDARY:
-.PHONY: all test sanitize bench check-build deps deps-tools clean install tests FORCE
+.PHONY: all test sanitize bench bench-ref check-build deps deps-tools clean install tests FORCE
 all: $(PCAN)
 
 $(B)/libpcan.a: $(LIB_OBJ)
@@ -120,6 +120,10 @@ sanitize:
 # Speed: per-stage timings of the engine (R50 at 1280x720 and the tiny model; see cmd/bench.c).
 bench: $(PCAN)
 	$(PCAN) bench
+
+# The C engine next to the PyTorch reference and torchvision's backbone (needs make deps-tools).
+bench-ref: $(PCAN)
+	/usr/bin/python3 tools/bench_ref.py --pcan $(PCAN)
 
 deps:
 	@DEPS="$(DEPS_PKGS)" bash tools/deps.sh
