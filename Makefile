@@ -66,7 +66,7 @@ PCAN     := $(BIN)/pcan
 VERSION_H := $(B)/gen/version.h
 
 .SECONDARY:
-.PHONY: all test sanitize bench bench-ref check-build deps deps-tools clean install tests FORCE
+.PHONY: all test sanitize bench bench-ref demo check-build deps deps-tools clean install tests FORCE
 all: $(PCAN)
 
 $(B)/libpcan.a: $(LIB_OBJ)
@@ -116,6 +116,10 @@ test: tests
 
 sanitize:
 	$(MAKE) B=build/san BIN=build/san/bin SANITIZE=address,undefined WERROR=$(WERROR) test
+
+# The whole product on a fresh machine: deps, build, synthetic data, 2-rank run, metrics, render.
+demo:
+	bash tools/demo.sh
 
 # Speed: per-stage timings of the engine (R50 at 1280x720 and the tiny model; see cmd/bench.c).
 bench: $(PCAN)
