@@ -21,7 +21,7 @@
 #include "runtime/weights_formula.h"
 #include "shard/synth.h"
 
-#define MAX_RUNS 64
+#define MAX_RUNS 100
 
 typedef struct bench_opts {
     int runs, warmup, width, height;
@@ -102,7 +102,7 @@ static int bench_one(const char *label, const char *weights, const uint8_t *rgb,
     rt_image img = {w, h, w * 3, rgb};
     double stage[RT_STAGE_COUNT][MAX_RUNS], total[MAX_RUNS];
     int got = 0;
-    long rss_warm = 0;
+    long rss_warm = 0, rss_10 = 0;
     uint64_t allocs = 0;
     for (int i = 0; i < o->warmup + o->runs; i++) {
         const rt_frame_results *res;
@@ -115,6 +115,7 @@ static int bench_one(const char *label, const char *weights, const uint8_t *rgb,
             return CMD_EXIT_RUNTIME;
         }
         t = now_s() - t;
+        if (i == 9) rss_10 = rss_kb("VmRSS:");
         if (i < o->warmup) {
             rss_warm = rss_kb("VmHWM:");
             continue;
@@ -142,6 +143,9 @@ static int bench_one(const char *label, const char *weights, const uint8_t *rgb,
            "end; %llu allocations after warm-up\n",
            dense > 0 ? tot / dense : 0, rss_warm / 1024.0, rss_kb("VmHWM:") / 1024.0,
            (unsigned long long)allocs);
+    if (rss_10)
+        printf("  RSS after frame 10: %ld kB, after frame %d: %ld kB\n", rss_10,
+               o->warmup + o->runs, rss_kb("VmRSS:"));
     fflush(stdout);
     rt_stream_free(&s);
     rt_model_close(&m);
