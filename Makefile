@@ -92,18 +92,6 @@ $(VERSION_H): FORCE
 $(B)/cmd/version.o: CPPFLAGS += -I$(B)/gen
 $(B)/cmd/version.o: $(VERSION_H)
 
-# `pcan run` uses the engine (cmd/run_engine.c) as soon as runtime/ defines rt_stream_step
-# (runtime/model.h); the generated header changes only when that does, so the two objects
-# rebuild by themselves when the engine lands.
-ENGINE_H := $(B)/gen/engine.h
-$(ENGINE_H): FORCE
-	@mkdir -p $(@D)
-	@if grep -qs '^rt_status rt_stream_step(' runtime/*.c; then echo '#define PCAN_HAVE_ENGINE 1'; \
-	 else echo '// runtime/ does not implement runtime/model.h yet'; fi > $@.tmp; \
-	 if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
-$(B)/cmd/run.o $(B)/cmd/run_engine.o: CPPFLAGS += -I$(B)/gen
-$(B)/cmd/run.o $(B)/cmd/run_engine.o: $(ENGINE_H)
-
 $(B)/tests/%: tests/%.c $(TEST_COMMON_OBJ) $(B)/libpcan.a
 	@mkdir -p $(@D)
 	@echo "  CC/LD   $<"

@@ -1,10 +1,7 @@
 // pcan run / pcan merge — see cmd/run.h.
 #include "cmd/run.h"
 
-#include "engine.h" // generated: defines PCAN_HAVE_ENGINE once runtime/ implements the engine
-
 #include <math.h>
-#include <omp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,16 +10,11 @@
 #include "merge/archive.h"
 #include "runtime/h5util.h"
 #include "runtime/model_config.h"
+#include "runtime/ops_gemm.h"
 #include "runtime/sha256.h"
 #include "shard/mpiutil.h"
-#if __has_include("shard/datasets.h")
 #include "shard/datasets.h"
-#define HAVE_DATASETS 1
-#endif
 
-// OpenBLAS (the OpenMP build the Makefile links) has no header of its own in the include path
-// we use for this; its thread count is set explicitly per rank (STYLE.md #9).
-extern void openblas_set_num_threads(int n);
 
 // The one piece of global mutable state: a signal handler can only talk to the program through
 // a static volatile sig_atomic_t. Written by the handler, read by shard_coord_run.
@@ -110,7 +102,6 @@ void cmd_run_config_text(const cmd_job *j, char *b, size_t cap) {
         j->model.tracker.memo_backdrop_frames < 0 ? NAN : j->model.tracker.memo_backdrop_frames);
 }
 
-#ifdef HAVE_DATASETS
 static rt_status list_dataset(void *ctx, const cmd_job *job, shard_plan *plan) {
     (void)ctx;
     shard_dataset_params p = shard_dataset_default_params();
@@ -131,12 +122,6 @@ static rt_status list_dataset(void *ctx, const cmd_job *job, shard_plan *plan) {
     shard_dataset_free(&ds);
     return st;
 }
-#else
-static rt_status list_dataset(void *ctx, const cmd_job *job, shard_plan *plan) {
-    (void)ctx, (void)job, (void)plan;
-    return rt_error_set(RT_ERR_CONFIG, "this build has no dataset reader (shard/datasets.h)");
-}
-#endif
 
 // Every rank parses the same arguments; only rank 0 (print) reports a usage error.
 static int parse_args(int argc, char **argv, run_opts *o, bool print) {
@@ -189,11 +174,6 @@ static rt_status load_job(const run_opts *o, cmd_job *job, identity *idn, MPI_Co
         rt_free(text);
     }
     return shard_mpi_agree(st, comm);
-}
-
-static void apply_threads(int n) {
-    omp_set_num_threads(n);
-    openblas_set_num_threads(n);
 }
 
 static rt_status do_merge(const cmd_job *job, const identity *idn, const char *config,
@@ -249,7 +229,7 @@ static int run_collective(const run_opts *o, const cmd_run_hooks *hooks, MPI_Com
     }
     cmd_run_config_text(&job, config, sizeof config);
     int threads = shard_threads_per_rank(job.run.threads_per_rank, comm);
-    apply_threads(threads);
+    rt_threads_set(threads); // the one owner of OpenMP, oneDNN and OpenBLAS threads
 
     if (o->merge_only) {
         merge_archive_stats ms;
@@ -409,10 +389,3 @@ int cmd_merge_main(int argc, char **argv) {
     memset(&none, 0, sizeof none);
     return run_main(argc, argv, &none, true);
 }
-
-#ifndef PCAN_HAVE_ENGINE
-bool cmd_run_engine_hooks(cmd_run_hooks *out) {
-    memset(out, 0, sizeof *out);
-    return false;
-}
-#endif

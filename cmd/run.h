@@ -15,7 +15,7 @@
 // 4 interrupted (resumable). Every rank returns the same code; no rank calls exit().
 //
 // The hooks make the distributed machinery independent of the engine: cmd_run_main uses the
-// dataset reader and the engine (cmd/run_engine.c, built when PCAN_HAVE_ENGINE is defined);
+// dataset reader and the engine (cmd/run_engine.c);
 // tests pass a deterministic processor of their own.
 #ifndef PCAN_CMD_RUN_H
 #define PCAN_CMD_RUN_H
@@ -47,7 +47,7 @@ int cmd_run(int argc, char **argv, const cmd_run_hooks *hooks);
 void cmd_run_config_text(const cmd_job *job, char *buf, size_t cap);
 
 // Fills the engine's hooks (cmd/run_engine.c; ctx is allocated here and freed by teardown).
-// false when this build has no engine (PCAN_HAVE_ENGINE not defined) or out of memory.
+// false when out of memory.
 bool cmd_run_engine_hooks(cmd_run_hooks *out);
 
 #endif
