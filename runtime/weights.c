@@ -300,6 +300,12 @@ static rt_status read_tensor(hid_t file, const char *path, entry *e) {
     return RT_OK;
 }
 
+// Bytes a tensor takes in the block: its data rounded up to a multiple of 64.
+static size_t slot_bytes(const entry *e) {
+    size_t elem = e->spec.dtype == RT_DTYPE_I64 ? sizeof(int64_t) : sizeof(float);
+    return (e->count * elem + 63) / 64 * 64;
+}
+
 static int entry_cmp(const void *a, const void *b) {
     return strcmp(((const entry *)a)->spec.key, ((const entry *)b)->spec.key);
 }
@@ -344,7 +350,7 @@ static rt_status read_tensors(hid_t file, rt_weights *w, bool read_data) {
         if ((st = inspect_tensor(file, w->path, names.names[i], &w->entries[i])) != RT_OK)
             goto done;
         // 64-byte aligned slots so that SIMD loads of any tensor start on a cache line.
-        total += (w->entries[i].count * 8 + 63) / 64 * 64;
+        total += slot_bytes(&w->entries[i]);
     }
     qsort(w->entries, (size_t)w->n, sizeof *w->entries, entry_cmp);
     if (!read_data) goto done;
@@ -357,7 +363,7 @@ static rt_status read_tensors(hid_t file, rt_weights *w, bool read_data) {
     for (int i = 0; i < w->n; i++) {
         entry *e = &w->entries[i];
         e->data = (char *)w->block + off;
-        off += (e->count * 8 + 63) / 64 * 64;
+        off += slot_bytes(e);
         if ((st = read_tensor(file, w->path, e)) != RT_OK) goto done;
     }
 done:
