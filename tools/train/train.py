@@ -16,6 +16,9 @@ frame), and sums the official training losses on both frames:
         similarity with at most 3 negatives per positive (QDTrack)
   refine instance PCAM (EMMatchHeadPlus): up to 16 key positive RoIs + a reference positive RoI of the same
         object, FCN mask logits of both (detached), BCE of the refined 28x28 logits
+BatchNorm trains in batch mode (2 frames of one video) for --bn-freeze-iter iterations; then its
+statistics are recalibrated over 192 frames and BN stays in eval mode (batch statistics of two
+frames of one video are far from the population's, and inference uses the latter).
 The refine head's pos_mu/neg_mu follow the inference momentum update while training; the frame
 memory initialisers mu0..mu4 stay at their l2-normalised random initial values.
 Checkpoints (WORKDIR/ckpt.pt, every --ckpt-minutes and at the end) hold model, optimiser, RNG
@@ -370,6 +373,8 @@ def main():
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--ckpt-minutes', type=float, default=4.0)
     ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--bn-freeze-iter', type=int, default=150,
+                    help='recalibrate BN statistics here, then keep BN in eval mode')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     os.makedirs(a.work, exist_ok=True)
@@ -381,14 +386,14 @@ def main():
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=1e-4)
     ck = os.path.join(a.work, 'ckpt.pt')
-    it, spent = 0, 0.0
+    it, spent, bn_frozen = 0, 0.0, False
     gen = torch.Generator().manual_seed(a.seed)
     rng = np.random.RandomState(a.seed)
     if os.path.exists(ck):
         st = torch.load(ck)
         model.load_state_dict(st['model'])
         opt.load_state_dict(st['opt'])
-        it, spent = st['iter'], st['spent']
+        it, spent, bn_frozen = st['iter'], st['spent'], st.get('bn_frozen', False)
         gen.set_state(st['gen'])
         rng.set_state(st['rng'])
         torch.set_rng_state(st['torch'])
@@ -399,14 +404,46 @@ def main():
     def save():
         st = dict(model=model.state_dict(), opt=opt.state_dict(), iter=it, spent=spent,
                   gen=gen.get_state(), rng=rng.get_state(), torch=torch.get_rng_state(),
-                  config=cfg['_text'])
+                  config=cfg['_text'], bn_frozen=bn_frozen)
         torch.save(st, ck + '.tmp')
         os.replace(ck + '.tmp', ck)
+
+    bns = [mod for mod in model.modules() if isinstance(mod, torch.nn.BatchNorm2d)]
+
+    def recalibrate_bn():
+        # Population statistics of the backbone's BN layers over many frames (cumulative
+        # average), so that eval mode (inference) sees what training sees from then on.
+        for bn in bns:
+            bn.reset_running_stats()
+            bn.momentum = None
+        model.train()
+        cal = np.random.RandomState(a.seed + 1)
+        with torch.no_grad():
+            for _ in range(48):
+                ims = []
+                for _ in range(4):
+                    s, v = vids[cal.randint(len(vids))]
+                    ims.append(np.asarray(s['frames'][cal.randint(int(s['starts'][v]),
+                                                                  int(s['starts'][v + 1]))]))
+                x = torch.from_numpy(np.stack(ims)).float().permute(0, 3, 1, 2)
+                model.backbone((x - tr.mean) / tr.std)
+        for bn in bns:
+            bn.momentum = 0.1
 
     last_ck = time.time()
     avg = {}
     while it < a.iters and spent < a.minutes * 60:
         t0 = time.time()
+        if it >= a.bn_freeze_iter:
+            # BN trained in batch mode on 2 frames of one video drifts far from population
+            # statistics; from here on BN is frozen (eval mode, affine parameters still learn).
+            if not bn_frozen:
+                recalibrate_bn()
+                bn_frozen = True
+                print('BN statistics recalibrated and frozen at iteration %d' % it, flush=True)
+            model.train()
+            for bn in bns:
+                bn.eval()
         # lr: linear warm-up 100 iterations, cosine to 5 % over --iters or the time budget,
         # whichever runs out first
         frac = min(1.0, max(it / a.iters, spent / (a.minutes * 60)))
