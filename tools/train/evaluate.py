@@ -4,6 +4,8 @@
         --data DIR --out OUTDIR [--no-refine] [--trackeval /path/to/TrackEval]
     /usr/bin/python3 tools/train/evaluate.py --results RESULTS_DIR --data DIR --out OUTDIR \
         --trackeval /path/to/TrackEval       # score e.g. pcan run's kitti-mots export
+    /usr/bin/python3 tools/train/evaluate.py --archive RUN.h5 --data DIR --out OUTDIR \
+        --trackeval /path/to/TrackEval       # score the C engine's rows (pcan run archive)
 
 Writes OUTDIR/data/<video>.txt (KITTI-MOTS: frame id class_id h w rle; masks de-overlapped as
 pcan does: painted in ascending score order, a higher score wins the pixel, ties: the later
@@ -92,6 +94,41 @@ def track_split(weights, data_dir, out, refine=True, mode='video'):
     return ds_names, nframes
 
 
+def archive_results(path, out, ds_names):
+    """A pcan archive (merge/archive.h: /results rows with uncompressed column-major RLE counts)
+    -> OUTDIR/data/<video>.txt in KITTI-MOTS, masks de-overlapped as above."""
+    import h5py
+    with h5py.File(path, 'r') as f:
+        names = [c.decode() if isinstance(c, bytes) else c for c in f.attrs['classes']]
+        vids = f['videos'][:]
+        r = {k: f['results'][k][:] for k in ('video', 'frame', 'track_id', 'label', 'score',
+                                              'rle_start', 'rle')}
+    os.makedirs(os.path.join(out, 'data'), exist_ok=True)
+    for vi, v in enumerate(vids):
+        h, w = int(v['height']), int(v['width'])
+        rows = range(int(v['row_start']), int(v['row_start']) + int(v['row_count']))
+        by_frame = {}
+        for i in rows:
+            by_frame.setdefault(int(r['frame'][i]), []).append(i)
+        lines = []
+        for t in sorted(by_frame):
+            idx = by_frame[t]
+            masks = []
+            for i in idx:
+                counts = r['rle'][r['rle_start'][i]:r['rle_start'][i + 1]]
+                flat = np.repeat(np.arange(len(counts)) % 2, counts).astype(bool)
+                masks.append(flat.reshape(w, h).T)
+            masks = deoverlap(np.stack(masks), r['score'][idx])
+            for k, i in enumerate(idx):
+                if masks[k].any():
+                    lines.append('%d %d %d %d %d %s\n' % (
+                        t, int(r['track_id'][i]), ds_names.index(names[int(r['label'][i])]) + 1,
+                        h, w, synthdata.rle_encode(masks[k])))
+        vid = v['id'].decode() if isinstance(v['id'], bytes) else str(v['id'])
+        with open(os.path.join(out, 'data', vid + '.txt'), 'w') as f:
+            f.writelines(lines)
+
+
 def score(trackeval_dir, data_dir, out, ds_names, nframes):
     sys.path.insert(0, os.path.join(TOOLS, 'metrics_xcheck'))  # numpy pycocotools stand-in
     sys.path.insert(0, trackeval_dir)
@@ -143,6 +180,8 @@ def score(trackeval_dir, data_dir, out, ds_names, nframes):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--weights', help='run the reference with these weights')
+    ap.add_argument('--archive', help='instead of --weights: score the rows of a pcan archive '
+                    '(pcan run output)')
     ap.add_argument('--results', help='instead of --weights: score this folder of KITTI-MOTS '
                     'result files (<video>.txt, e.g. a pcan run kitti-mots export)')
     ap.add_argument('--data', required=True)
@@ -153,13 +192,15 @@ def main():
     ap.add_argument('--threads', type=int, default=2)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    if a.results:
+    if a.results or a.archive:
         with open(os.path.join(a.data, 'classes.txt')) as f:
             ds_names = [ln.strip() for ln in f if ln.strip()]
         nframes = {v: len(os.listdir(os.path.join(a.data, 'frames', v)))
                    for v in sorted(os.listdir(os.path.join(a.data, 'frames')))}
         os.makedirs(os.path.join(a.out, 'data'), exist_ok=True)
-        for v in nframes:
+        if a.archive:
+            archive_results(a.archive, a.out, ds_names)
+        for v in nframes if a.results else []:
             src = os.path.join(a.results, v + '.txt')
             lines = open(src).readlines() if os.path.exists(src) else []
             open(os.path.join(a.out, 'data', v + '.txt'), 'w').writelines(lines)
@@ -173,7 +214,7 @@ def main():
             print('%-12s %6.2f %6.2f %6.2f %6.2f %6.2f' % (k, r['HOTA'], r['DetA'], r['AssA'],
                                                           r['MOTSA'], r['IDF1']))
         with open(os.path.join(a.out, 'scores.json'), 'w') as f:
-            json.dump(dict(weights=a.weights, results=a.results, data=a.data, refine=not a.no_refine, rows=rows),
+            json.dump(dict(weights=a.weights, results=a.results, archive=a.archive, data=a.data, refine=not a.no_refine, rows=rows),
                       f, indent=1)
 
 
