@@ -10,7 +10,7 @@
 DEPS_PKGS := openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools libopenblas-dev \
              libopenblas0-openmp libdnnl-dev libyaml-dev libjansson-dev libpng-dev \
              libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg pkg-config \
-             valgrind
+             valgrind slurm-wlm munge
 # Python reference, converter and fixture maker (tools/ only; never needed by make test).
 DEPS_TOOLS_PKGS := python3-torch python3-torchvision python3-opencv python3-h5py python3-numpy \
                    python3-yaml python3-scipy
@@ -66,7 +66,7 @@ PCAN     := $(BIN)/pcan
 VERSION_H := $(B)/gen/version.h
 
 .SECONDARY:
-.PHONY: all test sanitize bench bench-ref demo check-build deps deps-tools clean install tests FORCE
+.PHONY: test-slurm all test sanitize bench bench-ref demo check-build deps deps-tools clean install tests FORCE
 all: $(PCAN)
 
 $(B)/libpcan.a: $(LIB_OBJ)
@@ -119,6 +119,11 @@ bench-ref: $(PCAN)
 
 deps:
 	@DEPS="$(DEPS_PKGS)" bash tools/deps.sh
+
+# A live single-node Slurm under a temp folder (root; installs slurm-wlm/munge via make deps).
+test-slurm: $(PCAN)
+	@command -v slurmctld >/dev/null && command -v munged >/dev/null || $(MAKE) deps
+	PCAN=$(abspath $(PCAN)) bash tests/slurm/run.sh
 
 deps-tools:
 	@DEPS="$(DEPS_TOOLS_PKGS)" bash tools/deps.sh

@@ -48,6 +48,20 @@ const cmd_entry cmd_table[] = {
      "model settings, on any number of ranks (parallel HDF5). Exit 3 when the archive holds\n"
      "failed videos.\n",
      cmd_merge_main},
+    {"submit", "submit a job to Slurm from slurm/pcan.sbatch (prints the job id)",
+     "usage: pcan submit JOB.yaml [--nodes N] [--ntasks-per-node T] [--cpus-per-task C]\n"
+     "                   [--time HH:MM:SS] [--partition P] [--script PATH] [--merge-after]\n"
+     "                   [--template-dir DIR] [--dry-run]\n"
+     "\n"
+     "Checks JOB.yaml with the strict parser, fills the template slurm/pcan.sbatch (never edited\n"
+     "in place) into <archive>.sbatch (or --script PATH) and runs sbatch on it; prints the job\n"
+     "id. The job runs `srun --mpi=pmix pcan run JOB.yaml` on N x T ranks with C threads each,\n"
+     "is requeued after a time-limit signal (USR1 120 s before) and resumes from the spool.\n"
+     "--merge-after also submits slurm/merge.sbatch (pcan merge) with\n"
+     "--dependency=afterok:<run job id>. --dry-run prints the filled script(s) and submits\n"
+     "nothing. Defaults: 1 node, 1 task per node, 1 cpu per task, 24:00:00, default partition.\n"
+     "$PCAN_SBATCH replaces the sbatch command.\n",
+     cmd_submit_main},
     {"infer", "run PCAN on one video or frame folder into a one-video archive (no MPI launcher)",
      "usage: pcan infer VIDEO|FOLDER --weights W.h5 --out RESULTS.h5 [--id ID] [--threads N]\n"
      "                  [--quiet]\n"

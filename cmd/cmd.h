@@ -53,5 +53,6 @@ int cmd_infer_main(int argc, char **argv);
 int cmd_bench_main(int argc, char **argv);
 int cmd_run_main(int argc, char **argv);
 int cmd_merge_main(int argc, char **argv);
+int cmd_submit_main(int argc, char **argv);
 
 #endif
