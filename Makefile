@@ -131,6 +131,8 @@ deps-tools:
 install: $(PCAN)
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(PCAN) $(DESTDIR)$(PREFIX)/bin/pcan
+	install -d $(DESTDIR)$(PREFIX)/share/pcan/slurm
+	install -m 644 slurm/*.sbatch $(DESTDIR)$(PREFIX)/share/pcan/slurm/
 
 clean:
 	rm -rf build bin
