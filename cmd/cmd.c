@@ -91,6 +91,17 @@ const cmd_entry cmd_table[] = {
      "overlaps), boxes and 'id class' labels. --out writes an H.264 MP4; --contact-sheet a PNG\n"
      "grid of every N-th frame (default: 16 frames spread over the video).\n",
      cmd_render_main},
+    {"eval", "score an archive against a dataset's ground truth (TrackEval / BDD100K tables)",
+     "usage: pcan eval --gt ROOT --format F [--split S] --results ARCHIVE\n"
+     "                 [--protocol trackeval|bdd100k] [--json OUT.json] [--per-video]\n"
+     "\n"
+     "Evaluates every dataset video with ground truth in id order (videos missing from the\n"
+     "archive count as all missed; archive videos without ground truth are skipped; both are\n"
+     "named on stderr). trackeval prints TrackEval's HOTA/CLEAR/Identity summary per class and\n"
+     "the class mean (floats x100, 5 significant digits); bdd100k prints scalabel's seg_track\n"
+     "table. --json writes the rows with the reference tools' field names at full precision.\n"
+     "Exit 2: bad arguments or inputs; 1: runtime failure.\n",
+     cmd_eval_main},
     {NULL, NULL, NULL, NULL},
 };
 
