@@ -295,6 +295,14 @@ static int run_collective(const run_opts *o, const cmd_run_hooks *hooks, MPI_Com
         if (plan.n_corrupt) fprintf(stderr, ", %zu corrupt entries recomputed", plan.n_corrupt);
         fprintf(stderr, "; %d rank%s x %d thread%s\n", size, size == 1 ? "" : "s", threads,
                 threads == 1 ? "" : "s");
+        if (job.output.n_exports)
+            fprintf(stderr, "%s: warning: output.exports (%d) are not written by pcan run yet; "
+                            "export from the archive afterwards\n",
+                    me, job.output.n_exports);
+        if (job.metrics.enabled == CMD_TRUE)
+            fprintf(stderr, "%s: warning: metrics are not computed by pcan run yet; evaluate the "
+                            "archive afterwards\n",
+                    me);
     }
 
     struct sigaction sa, old_term, old_usr1, old_int;
