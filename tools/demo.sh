@@ -17,9 +17,8 @@ bin/pcan synth --out "$out/data" --videos 8 --frames 60 --seed 2026 --difficulty
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_mpi_yield_when_idle=1
 bin/pcan check --quiet jobs/demo.yaml
 mpirun --oversubscribe -np 2 bin/pcan run jobs/demo.yaml
-if bin/pcan --help | grep -q '^  eval '; then
-    bin/pcan eval --job jobs/demo.yaml --results "$out/demo.h5"
-fi
+bin/pcan eval --gt "$out/data" --format synth --results "$out/demo.h5" --json "$out/metrics.json"
 bin/pcan render "$out/demo.h5" --video 0000 --out "$out/0000.mp4" --contact-sheet "$out/0000.png"
 echo
-echo "demo: archive $out/demo.h5 (bin/pcan info $out/demo.h5); rendered $out/0000.mp4 and $out/0000.png"
+echo "demo: archive $out/demo.h5 (bin/pcan info $out/demo.h5), metrics $out/metrics.json;"
+echo "demo: rendered $out/0000.mp4 and $out/0000.png"
