@@ -102,6 +102,14 @@ const cmd_entry cmd_table[] = {
      "table. --json writes the rows with the reference tools' field names at full precision.\n"
      "Exit 2: bad arguments or inputs; 1: runtime failure.\n",
      cmd_eval_main},
+    {"export", "write an archive's tracks as KITTI MOTS / MOTS20 txt (pseudo-labels)",
+     "usage: pcan export ARCHIVE --format kitti-mots|mots20 --out DIR [--min-score X]\n"
+     "                   [--min-track-len N] [--classes a,b]\n"
+     "\n"
+     "Writes DIR/<video>.txt per video (masks de-overlapped by score) and DIR/classes.txt\n"
+     "(class ids: car 1, pedestrian 2 when present, else class index + 1). Filters drop rows\n"
+     "below --min-score, tracks shorter than --min-track-len frames and other classes.\n",
+     cmd_export_main},
     {NULL, NULL, NULL, NULL},
 };
 

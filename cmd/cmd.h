@@ -55,5 +55,6 @@ int cmd_run_main(int argc, char **argv);
 int cmd_merge_main(int argc, char **argv);
 int cmd_submit_main(int argc, char **argv);
 int cmd_eval_main(int argc, char **argv);
+int cmd_export_main(int argc, char **argv);
 
 #endif

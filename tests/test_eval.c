@@ -55,7 +55,40 @@ static void test_eval(void) {
     CHECK_EQ_INT(sh(out, sizeof out, "%s", cmd), 2);
 }
 
+// Archive → kitti-mots export → read back as ground truth → the archive scores 100 on it; the
+// MOTS20 export is the same lines with 1-based frames; filters drop rows.
+static void test_export(void) {
+    static char out[65536];
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd,
+             "'%s' export out/run.h5 --format kitti-mots --out rt/instances_txt && "
+             "mv rt/instances_txt/classes.txt rt/ && '%s' eval --gt rt --format synth "
+             "--results out/run.h5 --json rt.json",
+             test_pcan(), test_pcan());
+    CHECK_MSG(sh(out, sizeof out, "%s", cmd) == 0, "round trip: %s", out);
+    CHECK_EQ_INT(sh(out, sizeof out, "grep -o '\"HOTA\": [0-9.]*' rt.json | sort -u", ""), 0);
+    CHECK_CONTAINS(out, "\"HOTA\": 1\n");
+    CHECK(strstr(out, "\"HOTA\": 0") == NULL);
+    CHECK_EQ_INT(sh(out, sizeof out, "grep -o '\"MOTA\": [0-9.-]*' rt.json | sort -u", ""), 0);
+    CHECK_CONTAINS(out, "\"MOTA\": 1\n");
+    CHECK_EQ_INT(sh(out, sizeof out, "head -1 rt/instances_txt/0000.txt | cut -d' ' -f1-5", ""), 0);
+    CHECK(out[0] == '0' && strstr(out, " 96 128") != NULL);
+    snprintf(cmd, sizeof cmd,
+             "'%s' export out/run.h5 --format mots20 --out m && "
+             "awk '{ $1 = $1 - 1; print }' m/0000.txt | cmp - rt/instances_txt/0000.txt",
+             test_pcan());
+    CHECK_MSG(sh(out, sizeof out, "%s", cmd) == 0, "mots20 frame base: %s", out);
+    snprintf(cmd, sizeof cmd,
+             "'%s' export out/run.h5 --format kitti-mots --out f --min-score 2 && cat f/000*.txt | wc -c",
+             test_pcan());
+    CHECK_EQ_INT(sh(out, sizeof out, "%s", cmd), 0);
+    CHECK_CONTAINS(out, "0\n");
+    snprintf(cmd, sizeof cmd, "'%s' export out/run.h5 --format scalabel --out s", test_pcan());
+    CHECK_EQ_INT(sh(out, sizeof out, "%s", cmd), 2);
+}
+
 int main(void) {
     TEST_RUN(test_eval);
+    TEST_RUN(test_export);
     return test_finish();
 }
