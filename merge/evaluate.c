@@ -1,6 +1,7 @@
 // The dataset/archive → metrics adapter (see evaluate.h).
 #include "merge/evaluate.h"
 
+#include <stdio.h>
 #include <string.h>
 
 merge_eval_params merge_eval_default_params(merge_protocol protocol) {
@@ -21,12 +22,25 @@ static int find_name(char *const *names, size_t n, const char *name) {
     return -1;
 }
 
-// The protocol's classes that the dataset has, with class_id = dataset class index + 1.
+// The classes to evaluate, with class_id = dataset class index + 1: for trackeval every class
+// of the dataset (TrackEval's formulas per class; KITTI-MOTS/MOTS20 datasets have just car and
+// pedestrian), for bdd100k the protocol's 8 classes.
 static rt_status build_params(const shard_dataset *ds, merge_protocol protocol,
                               merge_metrics_params *out) {
     merge_metrics_params d = merge_metrics_default_params(protocol);
     merge_metrics_params p = d;
     p.n_classes = 0;
+    if (protocol == MERGE_PROTOCOL_TRACKEVAL) {
+        for (size_t k = 0; k < ds->n_classes && p.n_classes < MERGE_MAX_CLASSES; k++) {
+            size_t j = p.n_classes++;
+            snprintf(p.class_name[j], MERGE_NAME_MAX, "%s", ds->classes[k]);
+            p.class_id[j] = (int32_t)k + 1;
+            p.group_of_class[j] = 0;
+        }
+        if (p.n_classes == 0) return rt_error_set(RT_ERR_CONFIG, "the dataset has no classes");
+        *out = p;
+        return RT_OK;
+    }
     for (size_t i = 0; i < d.n_classes; i++) {
         int k = find_name(ds->classes, ds->n_classes, d.class_name[i]);
         if (k < 0 && protocol == MERGE_PROTOCOL_TRACKEVAL) continue;
