@@ -11,7 +11,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cmd/cmd.h"
@@ -30,12 +29,6 @@ typedef struct bench_opts {
     bool tiny_only, r50_only;
     const char *weights; // bench this file instead of the formula R50
 } bench_opts;
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -60,9 +53,9 @@ static double sgemm_gflops(void) {
     for (int i = 0; i < n * n; i++) a[i] = (float)(i % 7) * 0.1f, b[i] = (float)(i % 5) * 0.1f;
     double best = 0;
     for (int r = 0; r < 3; r++) {
-        double t = now_s();
+        double t = rt_now();
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.f, a, n, b, n, 0.f, c, n);
-        double g = 2.0 * n * n * n / (now_s() - t) / 1e9;
+        double g = 2.0 * n * n * n / (rt_now() - t) / 1e9;
         if (g > best) best = g;
     }
     free(a), free(b), free(c);
@@ -107,14 +100,14 @@ static int bench_one(const char *label, const char *weights, const uint8_t *rgb,
     for (int i = 0; i < o->warmup + o->runs; i++) {
         const rt_frame_results *res;
         uint64_t a0 = rt_alloc_count();
-        double t = now_s();
+        double t = rt_now();
         if (rt_stream_step(s, &img, &res) != RT_OK) {
             fprintf(stderr, "pcan bench: %s\n", rt_error());
             rt_stream_free(&s);
             rt_model_close(&m);
             return CMD_EXIT_RUNTIME;
         }
-        t = now_s() - t;
+        t = rt_now() - t;
         if (i == 9) rss_10 = rss_kb("VmRSS:");
         if (i < o->warmup) {
             rss_warm = rss_kb("VmHWM:");
@@ -178,9 +171,12 @@ int cmd_bench_main(int argc, char **argv) {
         if (takes && !val) return cmd_usage_error("bench", "%s needs a value", a);
         int n, v[4];
         if (!strcmp(a, "--runs") || !strcmp(a, "--warmup")) {
-            if (parse_list(a, val, v, &n, a[2] == 'r' ? 1 : 0, MAX_RUNS) || n != 1) return CMD_EXIT_USAGE;
-            if (a[2] == 'r') o.runs = v[0];
-            else o.warmup = v[0];
+            if (parse_list(a, val, v, &n, a[2] == 'r' ? 1 : 0, MAX_RUNS) || n != 1)
+                return CMD_EXIT_USAGE;
+            if (a[2] == 'r')
+                o.runs = v[0];
+            else
+                o.warmup = v[0];
         } else if (!strcmp(a, "--threads")) {
             if (parse_list(a, val, o.threads, &o.nthreads, 1, 256)) return CMD_EXIT_USAGE;
         } else if (!strcmp(a, "--dets")) {
@@ -189,7 +185,8 @@ int cmd_bench_main(int argc, char **argv) {
             char x;
             if (sscanf(val, "%d%c%d", &o.width, &x, &o.height) != 3 || x != 'x' || o.width < 64 ||
                 o.height < 64 || o.width > 4096 || o.height > 4096 || o.width % 2 || o.height % 2)
-                return cmd_usage_error("bench", "--size: expected WxH, even, 64..4096, got '%s'", val);
+                return cmd_usage_error("bench", "--size: expected WxH, even, 64..4096, got '%s'",
+                                       val);
         } else if (!strcmp(a, "--weights")) {
             o.weights = val;
         } else if (!strcmp(a, "--tiny")) {
@@ -251,7 +248,8 @@ int cmd_bench_main(int argc, char **argv) {
             "name: pcan-tiny-bench\nclasses: [pedestrian, car, bicycle]\n"
             "input: {scale: [160, 96], mean: [123.675, 116.28, 103.53], std: [58.395, 57.12, "
             "57.375], to_rgb: true, pad_divisor: 32}\n"
-            "backbone: {depth: 14, stage_blocks: [1, 1, 1, 1], stem_channels: 8, base_channels: 8}\n"
+            "backbone: {depth: 14, stage_blocks: [1, 1, 1, 1], stem_channels: 8, base_channels: "
+            "8}\n"
             "fpn: {in_channels: [32, 64, 128, 256], out_channels: 32, num_outs: 5}\n"
             "rpn: {feat_channels: 32, anchor_scales: [8], anchor_ratios: [0.5, 1.0, 2.0], "
             "anchor_strides: [4, 8, 16, 32, 64], nms_pre: 50, max_per_img: 100, nms_thr: 0.7}\n"

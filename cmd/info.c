@@ -14,8 +14,9 @@ rt_status cmd_h5_probe(const char *path, char *format, size_t cap, int *version)
     if (!S_ISREG(sb.st_mode)) return rt_error_set(RT_ERR_FORMAT, "%s: not a regular file", path);
     rt_h5_quiet();
     if (H5Fis_hdf5(path) <= 0)
-        return rt_error_set(RT_ERR_FORMAT, "%s: not an HDF5 file (expected a pcan weights file "
-                                           "or archive)",
+        return rt_error_set(RT_ERR_FORMAT,
+                            "%s: not an HDF5 file (expected a pcan weights file "
+                            "or archive)",
                             path);
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) return rt_error_set(RT_ERR_FORMAT, "%s: cannot open as HDF5 (truncated?)", path);
@@ -51,10 +52,10 @@ static const char *type_text(hid_t t) {
     if (c == H5T_FLOAT) return n == 4 ? "float32" : n == 8 ? "float64" : "float";
     if (c == H5T_INTEGER) {
         int s = H5Tget_sign(t) == H5T_SGN_2;
-        return n == 1 ? (s ? "int8" : "uint8")
-             : n == 2 ? (s ? "int16" : "uint16")
-             : n == 4 ? (s ? "int32" : "uint32")
-                      : (s ? "int64" : "uint64");
+        return n == 1   ? (s ? "int8" : "uint8")
+               : n == 2 ? (s ? "int16" : "uint16")
+               : n == 4 ? (s ? "int32" : "uint32")
+                        : (s ? "int64" : "uint64");
     }
     if (c == H5T_COMPOUND) return "compound";
     if (c == H5T_STRING) return "string";
@@ -82,9 +83,9 @@ static herr_t visit(hid_t obj, const char *name, const H5O_info_t *oi, void *ctx
 }
 
 static void print_attrs(hid_t f) {
-    static const char *const names[] = {"name", "software", "model", "model_sha256",
-                                        "source_sha256", "created", "ranks", "prototype_memory",
-                                        "classes", NULL};
+    static const char *const names[] = {"name",          "software", "model", "model_sha256",
+                                        "source_sha256", "created",  "ranks", "prototype_memory",
+                                        "classes",       NULL};
     for (int i = 0; names[i]; i++) {
         if (!rt_h5_attr_exists(f, names[i])) continue;
         char *s = NULL;
@@ -191,8 +192,10 @@ int cmd_info_main(int argc, char **argv) {
     }
     int is_weights = !strcmp(format, "pcan-weights"), is_archive = !strcmp(format, "pcan-archive");
     if (!is_weights && !is_archive) {
-        fprintf(stderr, "pcan info: %s: unknown format '%s' (expected pcan-weights or "
-                        "pcan-archive)\n", path, format);
+        fprintf(stderr,
+                "pcan info: %s: unknown format '%s' (expected pcan-weights or "
+                "pcan-archive)\n",
+                path, format);
         return CMD_EXIT_USAGE;
     }
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);

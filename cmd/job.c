@@ -22,11 +22,11 @@ typedef enum { NODE_SCALAR, NODE_MAP, NODE_SEQ } node_type;
 
 typedef struct node {
     node_type type;
-    int line, col;    // 1-based
-    bool plain;       // scalar written without quotes
-    char *value;      // scalar text (owned)
-    int first, next;  // first child, next sibling (-1 = none); a map's children alternate key, value
-    int count;        // children
+    int line, col;   // 1-based
+    bool plain;      // scalar written without quotes
+    char *value;     // scalar text (owned)
+    int first, next; // first child, next sibling (-1 = none); a map's children alternate key, value
+    int count;       // children
 } node;
 
 typedef struct tree {
@@ -102,8 +102,8 @@ static rt_status tree_build(parser *p, const char *text, size_t len, int *root) 
     yaml_parser_set_input_string(&y, (const unsigned char *)text, len);
     for (;;) {
         if (!yaml_parser_parse(&y, &ev)) {
-            const yaml_mark_t *m = y.problem_mark.line || y.problem_mark.column ? &y.problem_mark
-                                                                                : &y.context_mark;
+            const yaml_mark_t *m =
+                y.problem_mark.line || y.problem_mark.column ? &y.problem_mark : &y.context_mark;
             char extra[160] = "";
             if (y.context) snprintf(extra, sizeof extra, " (%s)", y.context);
             st = perr(p, (int)m->line + 1, (int)m->column + 1, "YAML syntax: %s%s",
@@ -135,7 +135,7 @@ static rt_status tree_build(parser *p, const char *text, size_t len, int *root) 
             } else if (type != YAML_SCALAR_EVENT && depth >= CMD_JOB_MAX_DEPTH) {
                 st = perr(p, line, col, "nesting deeper than %d levels", CMD_JOB_MAX_DEPTH);
             } else {
-                node_type nt = type == YAML_SCALAR_EVENT         ? NODE_SCALAR
+                node_type nt = type == YAML_SCALAR_EVENT          ? NODE_SCALAR
                                : type == YAML_MAPPING_START_EVENT ? NODE_MAP
                                                                   : NODE_SEQ;
                 int id = tree_add(p, nt, &ev.start_mark);
@@ -201,8 +201,8 @@ static int edit_distance(const char *a, const char *b) {
     for (size_t j = 0; j <= lb; j++) d[0][j] = (int)j;
     for (size_t i = 1; i <= la; i++)
         for (size_t j = 1; j <= lb; j++) {
-            int c = d[i - 1][j - 1] + (tolower((unsigned char)a[i - 1]) !=
-                                       tolower((unsigned char)b[j - 1]));
+            int c = d[i - 1][j - 1] +
+                    (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
             int del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
             d[i][j] = RT_MIN(c, RT_MIN(del, ins));
             // transposition ("fromat")
@@ -243,11 +243,10 @@ static rt_status unknown_key(parser *p, const node *k, const char *section,
 
 // Iterates a mapping; checks that every key is a plain scalar from `keys` and appears once.
 // Calls back with the key index, and the key and value nodes.
-typedef rt_status (*map_fn)(parser *p, const char *section, int key_index, int k, int v,
-                            void *ctx);
+typedef rt_status (*map_fn)(parser *p, const char *section, int key_index, int k, int v, void *ctx);
 
-static rt_status walk_map(parser *p, int m, const char *section, const char *const *keys,
-                          map_fn fn, void *ctx) {
+static rt_status walk_map(parser *p, int m, const char *section, const char *const *keys, map_fn fn,
+                          void *ctx) {
     node *mn = N(p, m);
     if (mn->type != NODE_MAP)
         return perr(p, mn->line, mn->col, "%s: expected a mapping, got %s",
@@ -280,8 +279,7 @@ static rt_status require_keys(parser *p, int m, const char *section, const char 
     for (int r = 0; required[r]; r++) {
         bool found = false;
         for (int k = mn->first; k >= 0; k = N(p, N(p, k)->next)->next)
-            if (!strcmp(N(p, k)->value, required[r]) && !is_null(N(p, N(p, k)->next)))
-                found = true;
+            if (!strcmp(N(p, k)->value, required[r]) && !is_null(N(p, N(p, k)->next))) found = true;
         if (!found)
             return perr(p, mn->line, mn->col, "%s%s%s: required key missing", section,
                         section[0] ? "." : "", required[r]);
@@ -363,8 +361,7 @@ static rt_status get_enum(parser *p, int v, const char *key, const char *const *
     char list[256];
     join_keys(names, list, sizeof list);
     if (n->type != NODE_SCALAR)
-        return perr(p, n->line, n->col, "%s: expected one of %s, got %s", key, list,
-                    type_name(n));
+        return perr(p, n->line, n->col, "%s: expected one of %s, got %s", key, list, type_name(n));
     for (int i = 0; names[i]; i++)
         if (!strcmp(names[i], n->value)) {
             *out = i;
@@ -373,8 +370,7 @@ static rt_status get_enum(parser *p, int v, const char *key, const char *const *
     return perr(p, n->line, n->col, "%s: expected one of %s, got '%s'", key, list, n->value);
 }
 
-static rt_status get_number(parser *p, int v, const char *key, double lo, double hi,
-                            double *out) {
+static rt_status get_number(parser *p, int v, const char *key, double lo, double hi, double *out) {
     node *n = N(p, v);
     if (n->type != NODE_SCALAR || !n->plain || !n->value[0])
         return perr(p, n->line, n->col, "%s: expected a number in [%g, %g], got %s%s%s", key, lo,
@@ -385,8 +381,8 @@ static rt_status get_number(parser *p, int v, const char *key, double lo, double
     errno = 0;
     double x = strtod(n->value, &end);
     if (*end || errno || !isfinite(x) || isspace((unsigned char)n->value[0]))
-        return perr(p, n->line, n->col, "%s: expected a number in [%g, %g], got '%s'", key, lo,
-                    hi, n->value);
+        return perr(p, n->line, n->col, "%s: expected a number in [%g, %g], got '%s'", key, lo, hi,
+                    n->value);
     if (x < lo || x > hi)
         return perr(p, n->line, n->col, "%s: %s is out of range; expected a number in [%g, %g]",
                     key, n->value, lo, hi);
@@ -405,12 +401,11 @@ static rt_status get_int(parser *p, int v, const char *key, long lo, long hi, lo
     errno = 0;
     long x = strtol(n->value, &end, 10);
     if (*end || isspace((unsigned char)n->value[0]))
-        return perr(p, n->line, n->col, "%s: expected an integer in [%ld, %ld], got '%s'", key,
-                    lo, hi, n->value);
+        return perr(p, n->line, n->col, "%s: expected an integer in [%ld, %ld], got '%s'", key, lo,
+                    hi, n->value);
     if (errno || x < lo || x > hi)
-        return perr(p, n->line, n->col,
-                    "%s: %s is out of range; expected an integer in [%ld, %ld]", key, n->value,
-                    lo, hi);
+        return perr(p, n->line, n->col, "%s: %s is out of range; expected an integer in [%ld, %ld]",
+                    key, n->value, lo, hi);
     *out = x;
     return RT_OK;
 }
@@ -467,7 +462,8 @@ static rt_status get_strlist(parser *p, int v, const char *key, bool globs, cmd_
     strlist_free(out);
     if (is_null(n)) return RT_OK;
     int first = v, single = 1;
-    if (n->type == NODE_SEQ) first = n->first, single = 0;
+    if (n->type == NODE_SEQ)
+        first = n->first, single = 0;
     else if (n->type != NODE_SCALAR)
         return perr(p, n->line, n->col, "%s: expected a list of strings, got %s", key,
                     type_name(n));
@@ -487,11 +483,11 @@ static rt_status get_strlist(parser *p, int v, const char *key, bool globs, cmd_
 // ---------------------------------------------------------------------------------------------
 // Sections
 
-static const char *const DATASET_FORMATS[] = {"videos", "frames", "kitti-mots", "mots20",
-                                              "bdd100k-mots", "youtube-vis", "synth", NULL};
+static const char *const DATASET_FORMATS[] = {"videos",       "frames",      "kitti-mots", "mots20",
+                                              "bdd100k-mots", "youtube-vis", "synth",      NULL};
 static const char *const MEMORY_MODES[] = {"video", "rank", NULL};
-static const char *const EXPORT_FORMATS[] = {"kitti-mots", "mots20", "scalabel", "bdd-bitmask",
-                                             "youtube-vis", NULL};
+static const char *const EXPORT_FORMATS[] = {"kitti-mots",  "mots20",      "scalabel",
+                                             "bdd-bitmask", "youtube-vis", NULL};
 static const char *const PROTOCOLS[] = {"trackeval", "bdd100k", "youtube-vis", NULL};
 static const char *const TRISTATE[] = {"auto", "false", "true", NULL};
 
@@ -504,15 +500,18 @@ static const char *const DATASET_KEYS[] = {"format",  "root",    "gt",      "spl
                                            "include", "exclude", "classes", NULL};
 static const char *const MODEL_KEYS[] = {"weights", "prototype_memory", "test", "tracker", NULL};
 static const char *const TEST_KEYS[] = {"score_thr", "nms_iou", "max_per_img", "mask_thr", NULL};
-static const char *const TRACKER_KEYS[] = {"init_score_thr",       "obj_score_thr",
-                                           "match_score_thr",      "memo_tracklet_frames",
-                                           "memo_backdrop_frames", "memo_momentum",
+static const char *const TRACKER_KEYS[] = {"init_score_thr",
+                                           "obj_score_thr",
+                                           "match_score_thr",
+                                           "memo_tracklet_frames",
+                                           "memo_backdrop_frames",
+                                           "memo_momentum",
                                            NULL};
 static const char *const OUTPUT_KEYS[] = {"archive", "spool", "exports", NULL};
-static const char *const EXPORT_KEYS[] = {"format", "dir", "min_score", "min_track_len",
-                                          "classes", NULL};
-static const char *const RUN_KEYS[] = {"threads_per_rank", "resume", "retries", "max_videos",
-                                       "progress_every", NULL};
+static const char *const EXPORT_KEYS[] = {"format",        "dir",     "min_score",
+                                          "min_track_len", "classes", NULL};
+static const char *const RUN_KEYS[] = {"threads_per_rank", "resume",         "retries",
+                                       "max_videos",       "progress_every", NULL};
 static const char *const METRICS_KEYS[] = {"enabled", "protocol", "classes", NULL};
 
 #define KEY(buf, section, name) snprintf(buf, sizeof buf, "%s.%s", section, name)
@@ -762,8 +761,7 @@ static rt_status on_top(parser *p, const char *sec, int idx, int k, int v, void 
         return st != RT_OK ? st : require_keys(p, v, "output", OUTPUT_KEYS, output_req);
     case 3: return is_null(N(p, v)) ? RT_OK : walk_map(p, v, "run", RUN_KEYS, on_run, NULL);
     default:
-        return is_null(N(p, v)) ? RT_OK
-                                : walk_map(p, v, "metrics", METRICS_KEYS, on_metrics, NULL);
+        return is_null(N(p, v)) ? RT_OK : walk_map(p, v, "metrics", METRICS_KEYS, on_metrics, NULL);
     }
 }
 
@@ -810,8 +808,10 @@ static void offset_to_linecol(const char *text, size_t off, int *line, int *col)
     *line = 1;
     *col = 1;
     for (size_t i = 0; i < off; i++) {
-        if (text[i] == '\n') ++*line, *col = 1;
-        else if (((unsigned char)text[i] & 0xC0) != 0x80) ++*col;
+        if (text[i] == '\n')
+            ++*line, *col = 1;
+        else if (((unsigned char)text[i] & 0xC0) != 0x80)
+            ++*col;
     }
 }
 
@@ -836,8 +836,10 @@ rt_status cmd_job_parse(const char *path, const char *text, size_t len, cmd_job 
         return rt_error_set(RT_ERR_NOMEM, "out of memory");
     }
     char *slash = strrchr(dir, '/');
-    if (slash == dir) slash[1] = '\0';
-    else *slash = '\0';
+    if (slash == dir)
+        slash[1] = '\0';
+    else
+        *slash = '\0';
     job->path = abs;
     job->dir = dir;
     if (!(job->text = rt_malloc(len + 1))) return rt_error_set(RT_ERR_NOMEM, "out of memory");
@@ -890,8 +892,8 @@ rt_status cmd_job_load(const char *path, cmd_job *job) {
     if (S_ISDIR(sb.st_mode))
         return rt_error_set(RT_ERR_IO, "%s: is a directory, not a job file", path);
     if (sb.st_size > CMD_JOB_MAX_BYTES)
-        return rt_error_set(RT_ERR_CONFIG, "%s:1:1: job file is %lld bytes; the limit is %d",
-                            path, (long long)sb.st_size, CMD_JOB_MAX_BYTES);
+        return rt_error_set(RT_ERR_CONFIG, "%s:1:1: job file is %lld bytes; the limit is %d", path,
+                            (long long)sb.st_size, CMD_JOB_MAX_BYTES);
     FILE *f = fopen(path, "rb");
     if (!f) return rt_error_set(RT_ERR_IO, "%s: cannot open job file: %s", path, strerror(errno));
     char *buf = rt_malloc(CMD_JOB_MAX_BYTES + 1);
@@ -929,8 +931,7 @@ static rt_status verr(const cmd_job *job, cmd_job_mark at, const char *key, cons
 static rt_status check_dir_exists(const cmd_job *job, const char *path, cmd_job_mark at,
                                   const char *key, bool dir_only) {
     struct stat sb;
-    if (stat(path, &sb) != 0)
-        return verr(job, at, key, "%s: %s", path, strerror(errno));
+    if (stat(path, &sb) != 0) return verr(job, at, key, "%s: %s", path, strerror(errno));
     if (dir_only && !S_ISDIR(sb.st_mode)) return verr(job, at, key, "%s: not a directory", path);
     if (access(path, R_OK) != 0) return verr(job, at, key, "%s: not readable", path);
     return RT_OK;
@@ -944,8 +945,10 @@ static rt_status check_writable_parent(const cmd_job *job, const char *path, cmd
     snprintf(parent, sizeof parent, "%s", path);
     char *slash = strrchr(parent, '/');
     if (!slash) return verr(job, at, key, "%s: not an absolute path", path);
-    if (slash == parent) slash[1] = '\0';
-    else *slash = '\0';
+    if (slash == parent)
+        slash[1] = '\0';
+    else
+        *slash = '\0';
     struct stat sb;
     if (stat(parent, &sb) != 0 || !S_ISDIR(sb.st_mode))
         return verr(job, at, key, "folder %s does not exist", parent);
@@ -993,8 +996,9 @@ rt_status cmd_job_validate(const cmd_job *job) {
         if (st != RT_OK) return st;
     }
     if (job->metrics.enabled == CMD_TRUE && !job->dataset.gt &&
-        job->dataset.format != CMD_DATASET_KITTI_MOTS && job->dataset.format != CMD_DATASET_MOTS20 &&
-        job->dataset.format != CMD_DATASET_SYNTH && job->dataset.format != CMD_DATASET_BDD100K_MOTS &&
+        job->dataset.format != CMD_DATASET_KITTI_MOTS &&
+        job->dataset.format != CMD_DATASET_MOTS20 && job->dataset.format != CMD_DATASET_SYNTH &&
+        job->dataset.format != CMD_DATASET_BDD100K_MOTS &&
         job->dataset.format != CMD_DATASET_YOUTUBE_VIS)
         return rt_error_set(RT_ERR_CONFIG,
                             "%s: metrics.enabled is true but dataset format '%s' has no ground "
@@ -1053,7 +1057,8 @@ void cmd_job_print(const cmd_job *job, FILE *f) {
             job->output.spool, job->output.n_exports ? "" : " []");
     for (int i = 0; i < job->output.n_exports; i++) {
         const cmd_export *e = &job->output.exports[i];
-        fprintf(f, "    - format: %s\n      dir: %s\n      min_score: %g\n      min_track_len: %d\n",
+        fprintf(f,
+                "    - format: %s\n      dir: %s\n      min_score: %g\n      min_track_len: %d\n",
                 cmd_export_format_name(e->format), e->dir, e->min_score, e->min_track_len);
         print_list(f, "      ", "classes", &e->classes);
     }
@@ -1066,7 +1071,9 @@ void cmd_job_print(const cmd_job *job, FILE *f) {
             job->run.resume ? "true" : "false", job->run.retries, job->run.max_videos,
             job->run.progress_every);
     fprintf(f, "metrics:\n  enabled: %s\n  protocol: %s\n",
-            job->metrics.enabled == CMD_AUTO ? "auto" : job->metrics.enabled ? "true" : "false",
+            job->metrics.enabled == CMD_AUTO ? "auto"
+            : job->metrics.enabled           ? "true"
+                                             : "false",
             cmd_metrics_protocol_name(job->metrics.protocol));
     print_list(f, "  ", "classes", &job->metrics.classes);
 }

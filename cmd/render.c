@@ -11,9 +11,9 @@
 #include "shard/image.h"
 #include "shard/video.h"
 
-#define SHEET_COLUMNS 4
+#define SHEET_COLUMNS    4
 #define SHEET_TILE_WIDTH 320
-#define SHEET_TILES 16 // default number of frames on the sheet
+#define SHEET_TILES      16 // default number of frames on the sheet
 
 typedef struct render_opts {
     const char *archive, *video, *out, *sheet, *source;
@@ -27,7 +27,8 @@ static void put_tile(uint8_t *sheet, int sw, const uint8_t *rgb, int w, int h, i
         int sy = (int)((int64_t)y * h / th);
         for (int x = 0; x < tw; x++) {
             int sx = (int)((int64_t)x * w / tw);
-            memcpy(sheet + ((size_t)(ty + y) * sw + tx + x) * 3, rgb + ((size_t)sy * w + sx) * 3, 3);
+            memcpy(sheet + ((size_t)(ty + y) * sw + tx + x) * 3, rgb + ((size_t)sy * w + sx) * 3,
+                   3);
         }
     }
 }
@@ -77,8 +78,8 @@ static int render(const render_opts *o) {
     const shard_video_info *info = shard_video_info_get(dec);
     int w = info->width, h = info->height, ew = w + (w & 1), eh = h + (h & 1);
     if (w != v->width || h != v->height) {
-        fprintf(stderr, "pcan render: %s is %dx%d but the archive's results are %dx%d\n", source,
-                w, h, v->width, v->height);
+        fprintf(stderr, "pcan render: %s is %dx%d but the archive's results are %dx%d\n", source, w,
+                h, v->width, v->height);
         goto done;
     }
     // H.264 needs even sizes: odd frames are padded by a black row/column for the encoder.
@@ -96,7 +97,8 @@ static int render(const render_opts *o) {
             goto done;
         }
     }
-    int every = o->every > 0 ? o->every : (int)RT_MAX(1, (v->frames + SHEET_TILES - 1) / SHEET_TILES);
+    int every =
+        o->every > 0 ? o->every : (int)RT_MAX(1, (v->frames + SHEET_TILES - 1) / SHEET_TILES);
     int ntiles = (int)((v->frames + every - 1) / every), tw = RT_MIN(w, SHEET_TILE_WIDTH);
     int th = (int)((int64_t)h * tw / w), sw = SHEET_COLUMNS * tw;
     int sh = ((ntiles + SHEET_COLUMNS - 1) / SHEET_COLUMNS) * th;
@@ -166,20 +168,28 @@ int cmd_render_main(int argc, char **argv) {
     render_opts o = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-        bool takes = !strcmp(a, "--video") || !strcmp(a, "--out") || !strcmp(a, "--contact-sheet") ||
-                     !strcmp(a, "--every") || !strcmp(a, "--source") || !strcmp(a, "--fps");
+        bool takes = !strcmp(a, "--video") || !strcmp(a, "--out") ||
+                     !strcmp(a, "--contact-sheet") || !strcmp(a, "--every") ||
+                     !strcmp(a, "--source") || !strcmp(a, "--fps");
         if (takes && !val) return cmd_usage_error("render", "%s needs a value", a);
-        if (!strcmp(a, "--video")) o.video = val;
-        else if (!strcmp(a, "--out")) o.out = val;
-        else if (!strcmp(a, "--contact-sheet")) o.sheet = val;
-        else if (!strcmp(a, "--source")) o.source = val;
+        if (!strcmp(a, "--video"))
+            o.video = val;
+        else if (!strcmp(a, "--out"))
+            o.out = val;
+        else if (!strcmp(a, "--contact-sheet"))
+            o.sheet = val;
+        else if (!strcmp(a, "--source"))
+            o.source = val;
         else if (!strcmp(a, "--every") || !strcmp(a, "--fps")) {
             char *end;
             long n = strtol(val, &end, 10);
             if (*end || n < 1 || n > 100000)
-                return cmd_usage_error("render", "%s: expected a positive integer, got '%s'", a, val);
-            if (a[2] == 'e') o.every = (int)n;
-            else o.fps = (int)n;
+                return cmd_usage_error("render", "%s: expected a positive integer, got '%s'", a,
+                                       val);
+            if (a[2] == 'e')
+                o.every = (int)n;
+            else
+                o.fps = (int)n;
         } else if (a[0] == '-' && a[1]) {
             return cmd_usage_error("render", "unknown option '%s'", a);
         } else if (!o.archive) {
@@ -192,6 +202,7 @@ int cmd_render_main(int argc, char **argv) {
     }
     if (!o.archive) return cmd_usage_error("render", "missing ARCHIVE");
     if (!o.video) return cmd_usage_error("render", "missing --video ID");
-    if (!o.out && !o.sheet) return cmd_usage_error("render", "give --out FILE.mp4 and/or --contact-sheet FILE.png");
+    if (!o.out && !o.sheet)
+        return cmd_usage_error("render", "give --out FILE.mp4 and/or --contact-sheet FILE.png");
     return render(&o);
 }

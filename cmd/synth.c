@@ -8,9 +8,9 @@
 
 static void progress(int done, int total, void *ctx) {
     (void)ctx;
-    if (isatty(STDERR_FILENO))
-        fprintf(stderr, "\rpcan synth: %d/%d videos", done, total);
-    if (done == total || !isatty(STDERR_FILENO)) fprintf(stderr, isatty(STDERR_FILENO) ? "\n" : "pcan synth: %d/%d videos\n", done, total);
+    if (isatty(STDERR_FILENO)) fprintf(stderr, "\rpcan synth: %d/%d videos", done, total);
+    if (done == total || !isatty(STDERR_FILENO))
+        fprintf(stderr, isatty(STDERR_FILENO) ? "\n" : "pcan synth: %d/%d videos\n", done, total);
 }
 
 static int parse_int(const char *opt, const char *s, long lo, long hi, long *out) {
@@ -49,7 +49,8 @@ int cmd_synth_main(int argc, char **argv) {
             char *end;
             unsigned long long s = strtoull(val, &end, 10);
             if (!*val || *end || val[0] == '-')
-                return cmd_usage_error("synth", "--seed: expected a non-negative integer, got '%s'", val);
+                return cmd_usage_error("synth", "--seed: expected a non-negative integer, got '%s'",
+                                       val);
             p.seed = s;
             have_seed = true;
         } else if (!strcmp(a, "--size")) {
@@ -57,14 +58,20 @@ int cmd_synth_main(int argc, char **argv) {
             char x;
             if (sscanf(val, "%d%c%d", &w, &x, &h) != 3 || x != 'x' || w < 64 || h < 64 ||
                 w > 4096 || h > 4096 || w % 2 || h % 2)
-                return cmd_usage_error("synth", "--size: expected WxH, even, 64..4096, got '%s'", val);
+                return cmd_usage_error("synth", "--size: expected WxH, even, 64..4096, got '%s'",
+                                       val);
             p.width = w;
             p.height = h;
         } else if (!strcmp(a, "--difficulty")) {
-            if (!strcmp(val, "easy")) p.difficulty = SHARD_SYNTH_EASY;
-            else if (!strcmp(val, "normal")) p.difficulty = SHARD_SYNTH_NORMAL;
-            else if (!strcmp(val, "hard")) p.difficulty = SHARD_SYNTH_HARD;
-            else return cmd_usage_error("synth", "--difficulty: expected easy, normal or hard, got '%s'", val);
+            if (!strcmp(val, "easy"))
+                p.difficulty = SHARD_SYNTH_EASY;
+            else if (!strcmp(val, "normal"))
+                p.difficulty = SHARD_SYNTH_NORMAL;
+            else if (!strcmp(val, "hard"))
+                p.difficulty = SHARD_SYNTH_HARD;
+            else
+                return cmd_usage_error(
+                    "synth", "--difficulty: expected easy, normal or hard, got '%s'", val);
         } else if (!strcmp(a, "--fps")) {
             if (parse_int(a, val, 1, 240, &v)) return CMD_EXIT_USAGE;
             p.fps = (int)v;

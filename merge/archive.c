@@ -558,7 +558,7 @@ rt_status merge_archive_write(const merge_archive_params *p, MPI_Comm comm,
     int rank, size;
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &size);
-    double t0 = shard_now();
+    double t0 = rt_now();
     memset(stats, 0, sizeof *stats);
     manifest m;
     memset(&m, 0, sizeof m);
@@ -679,7 +679,7 @@ close:
         stats->rows = m.rows;
         stats->rle = m.rle;
     }
-    stats->seconds = shard_now() - t0;
+    stats->seconds = rt_now() - t0;
     manifest_free(&m);
     return st;
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define RT_ERROR_MAX 1024
 
@@ -17,9 +18,8 @@ static rt_abort_hook g_abort_hook;
 
 const char *rt_status_name(rt_status s) {
     switch (s) {
-#define RT_X_NAME(name, value, text) \
-    case name:                       \
-        return #name;
+#define RT_X_NAME(name, value, text)                                                               \
+    case name: return #name;
         RT_STATUS_LIST(RT_X_NAME)
 #undef RT_X_NAME
     }
@@ -28,9 +28,8 @@ const char *rt_status_name(rt_status s) {
 
 const char *rt_status_text(rt_status s) {
     switch (s) {
-#define RT_X_TEXT(name, value, text) \
-    case name:                       \
-        return text;
+#define RT_X_TEXT(name, value, text)                                                               \
+    case name: return text;
         RT_STATUS_LIST(RT_X_TEXT)
 #undef RT_X_TEXT
     }
@@ -163,3 +162,9 @@ void *rt_arena_alloc(rt_arena *a, size_t n) {
 }
 
 void rt_arena_reset(rt_arena *a) { a->used = 0; }
+
+double rt_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}

@@ -94,6 +94,9 @@ void rt_arena_free(rt_arena *a);
 void *rt_arena_alloc(rt_arena *a, size_t n);
 void rt_arena_reset(rt_arena *a);
 
+// Monotonic clock in seconds, for timings and progress.
+double rt_now(void);
+
 #define RT_COUNTOF(a) (sizeof(a) / sizeof((a)[0]))
 #define RT_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define RT_MAX(a, b) ((a) > (b) ? (a) : (b))

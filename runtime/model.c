@@ -8,7 +8,6 @@
 #include "runtime/model_internal.h"
 #include "runtime/weights.h"
 
-
 rt_model_params rt_model_default_params(void) {
     rt_model_params p;
     p.score_thr = p.nms_iou = p.mask_thr = NAN;
@@ -25,19 +24,14 @@ static float *copy_floats(const float *src, size_t n) {
     return d;
 }
 
-static rt_status get(rt_weights *w, const char *key, int ndim, const int64_t *shape,
-                     const float **out) {
-    return rt_weights_get(w, key, ndim, shape, out);
-}
-
 static rt_status load_fc(rt_weights *w, const char *prefix, int in, int out, rt_fc *fc) {
     char key[RT_WEIGHTS_KEY_MAX];
     const float *wt, *b;
     snprintf(key, sizeof key, "%s.weight", prefix);
-    rt_status st = get(w, key, 2, (const int64_t[]){out, in}, &wt);
+    rt_status st = rt_weights_get(w, key, 2, (const int64_t[]){out, in}, &wt);
     if (st != RT_OK) return st;
     snprintf(key, sizeof key, "%s.bias", prefix);
-    if ((st = get(w, key, 1, (const int64_t[]){out}, &b)) != RT_OK) return st;
+    if ((st = rt_weights_get(w, key, 1, (const int64_t[]){out}, &b)) != RT_OK) return st;
     fc->in = in;
     fc->out = out;
     fc->w = copy_floats(wt, (size_t)in * out);
@@ -52,10 +46,10 @@ static rt_status load_upsample(rt_weights *w, const char *prefix, int in, int ou
     char key[RT_WEIGHTS_KEY_MAX];
     const float *wt, *b;
     snprintf(key, sizeof key, "%s.weight", prefix);
-    rt_status st = get(w, key, 4, (const int64_t[]){in, out, 2, 2}, &wt);
+    rt_status st = rt_weights_get(w, key, 4, (const int64_t[]){in, out, 2, 2}, &wt);
     if (st != RT_OK) return st;
     snprintf(key, sizeof key, "%s.bias", prefix);
-    if ((st = get(w, key, 1, (const int64_t[]){out}, &b)) != RT_OK) return st;
+    if ((st = rt_weights_get(w, key, 1, (const int64_t[]){out}, &b)) != RT_OK) return st;
     u->in = in;
     u->out = out;
     u->w = rt_malloc((size_t)in * out * 4 * sizeof *u->w);
@@ -63,7 +57,8 @@ static rt_status load_upsample(rt_weights *w, const char *prefix, int in, int ou
     if (!u->w || !u->b) return rt_error_set(RT_ERR_NOMEM, "out of memory loading %s", prefix);
     for (int ic = 0; ic < in; ic++)
         for (int oc = 0; oc < out; oc++)
-            for (int k = 0; k < 4; k++) u->w[((size_t)oc * 4 + k) * in + ic] = wt[((size_t)ic * out + oc) * 4 + k];
+            for (int k = 0; k < 4; k++)
+                u->w[((size_t)oc * 4 + k) * in + ic] = wt[((size_t)ic * out + oc) * 4 + k];
     return RT_OK;
 }
 
@@ -110,10 +105,10 @@ static rt_status load_conv(rt_weights *w, const char *prefix, const conv_spec *s
     int64_t shape[4] = {s->out, s->in, s->k, s->k};
     if (s->transposed) shape[0] = s->in, shape[1] = s->out;
     snprintf(key, sizeof key, "%s.weight", prefix);
-    rt_status st = get(w, key, 4, shape, &wt);
+    rt_status st = rt_weights_get(w, key, 4, shape, &wt);
     if (st != RT_OK) return st;
     snprintf(key, sizeof key, "%s.bias", prefix);
-    if ((st = get(w, key, 1, (const int64_t[]){s->out}, &b)) != RT_OK) return st;
+    if ((st = rt_weights_get(w, key, 1, (const int64_t[]){s->out}, &b)) != RT_OK) return st;
     return make_conv(s, prefix, wt, b, out);
 }
 
@@ -200,7 +195,7 @@ static rt_status load_neck_rpn(rt_model *m, rt_weights *w) {
             continue;
         }
         const float *mu;
-        if ((st = get(w, key, 3, (const int64_t[]){1, C, K}, &mu)) != RT_OK) return st;
+        if ((st = rt_weights_get(w, key, 3, (const int64_t[]){1, C, K}, &mu)) != RT_OK) return st;
         if (!(m->mu[i] = copy_floats(mu, (size_t)C * K)))
             return rt_error_set(RT_ERR_NOMEM, "out of memory");
     }
@@ -246,16 +241,18 @@ static rt_status load_heads(rt_model *m, rt_weights *w) {
         conv_spec s = {i ? tc : C, tc, 3, 1, 1, 0, 0, 0, RT_ROI_BATCH_CHUNK};
         const float *wt, *g, *b;
         snprintf(p, sizeof p, "roi_head.track_head.convs.%d.conv.weight", i);
-        if ((st = get(w, p, 4, (const int64_t[]){tc, s.in, 3, 3}, &wt)) != RT_OK) return st;
+        if ((st = rt_weights_get(w, p, 4, (const int64_t[]){tc, s.in, 3, 3}, &wt)) != RT_OK)
+            return st;
         snprintf(p, sizeof p, "roi_head.track_head.convs.%d.gn.weight", i);
-        if ((st = get(w, p, 1, (const int64_t[]){tc}, &g)) != RT_OK) return st;
+        if ((st = rt_weights_get(w, p, 1, (const int64_t[]){tc}, &g)) != RT_OK) return st;
         snprintf(p, sizeof p, "roi_head.track_head.convs.%d.gn.bias", i);
-        if ((st = get(w, p, 1, (const int64_t[]){tc}, &b)) != RT_OK) return st;
+        if ((st = rt_weights_get(w, p, 1, (const int64_t[]){tc}, &b)) != RT_OK) return st;
         snprintf(p, sizeof p, "roi_head.track_head.convs.%d", i);
         if ((st = make_conv(&s, p, wt, NULL, &m->track_convs[i])) != RT_OK) return st;
         m->track_gn_w[i] = copy_floats(g, (size_t)tc);
         m->track_gn_b[i] = copy_floats(b, (size_t)tc);
-        if (!m->track_gn_w[i] || !m->track_gn_b[i]) return rt_error_set(RT_ERR_NOMEM, "out of memory");
+        if (!m->track_gn_w[i] || !m->track_gn_b[i])
+            return rt_error_set(RT_ERR_NOMEM, "out of memory");
     }
     int flat = (c->roi.track_num_convs ? tc : C) * r7, tf = c->roi.track_fc_channels;
     for (int i = 0; i < c->roi.track_num_fcs; i++) {
@@ -268,10 +265,12 @@ static rt_status load_heads(rt_model *m, rt_weights *w) {
 
     int rc = c->refine.channels, kp = c->refine.pos_protos, kn = c->refine.neg_protos;
     const float *mu;
-    if ((st = get(w, "roi_head.refine_head.pos_mu", 3, (const int64_t[]){1, C, kp}, &mu)) != RT_OK)
+    if ((st = rt_weights_get(w, "roi_head.refine_head.pos_mu", 3, (const int64_t[]){1, C, kp},
+                             &mu)) != RT_OK)
         return st;
     if (!(m->pos_mu = copy_floats(mu, (size_t)C * kp))) return rt_error_set(RT_ERR_NOMEM, "oom");
-    if ((st = get(w, "roi_head.refine_head.neg_mu", 3, (const int64_t[]){1, C, kn}, &mu)) != RT_OK)
+    if ((st = rt_weights_get(w, "roi_head.refine_head.neg_mu", 3, (const int64_t[]){1, C, kn},
+                             &mu)) != RT_OK)
         return st;
     if (!(m->neg_mu = copy_floats(mu, (size_t)C * kn))) return rt_error_set(RT_ERR_NOMEM, "oom");
     conv_spec c1 = {C + 3, rc, 3, 1, 1, 0, 0, 0, RT_ROI_BATCH_CHUNK};
@@ -279,10 +278,10 @@ static rt_status load_heads(rt_model *m, rt_weights *w) {
         return st;
     {
         const float *wt, *b;
-        if ((st = get(w, "roi_head.refine_head.conv2.conv.weight", 4,
-                      (const int64_t[]){rc, C, 1, 1}, &wt)) != RT_OK ||
-            (st = get(w, "roi_head.refine_head.conv2.conv.bias", 1, (const int64_t[]){rc}, &b)) !=
-                RT_OK)
+        if ((st = rt_weights_get(w, "roi_head.refine_head.conv2.conv.weight", 4,
+                                 (const int64_t[]){rc, C, 1, 1}, &wt)) != RT_OK ||
+            (st = rt_weights_get(w, "roi_head.refine_head.conv2.conv.bias", 1,
+                                 (const int64_t[]){rc}, &b)) != RT_OK)
             return st;
         m->ref_conv2.in = C;
         m->ref_conv2.out = rc;

@@ -68,16 +68,17 @@ typedef struct rt_result {
 } rt_result;
 
 typedef struct rt_frame_results {
-    int frame;      // 0-based index in the stream
+    int frame; // 0-based index in the stream
     int count;
     rt_result *items; // owned by the stream; valid until the next step or free
 } rt_frame_results;
 
 // The stages of a frame, for timing (pcan bench).
-#define RT_STAGE_LIST(X)                                                                  \
-    X(PREPROCESS, "preprocess") X(BACKBONE, "backbone") X(FPN, "fpn") X(PCAM, "pcam")      \
-    X(RPN, "rpn") X(BOX_HEAD, "box head") X(MASK_HEAD, "mask head")                       \
-    X(TRACK_HEAD, "track head") X(TRACKER, "tracker") X(REFINE, "refine head") X(PASTE, "paste")
+#define RT_STAGE_LIST(X)                                                                           \
+    X(PREPROCESS, "preprocess")                                                                    \
+    X(BACKBONE, "backbone") X(FPN, "fpn") X(PCAM, "pcam") X(RPN, "rpn") X(BOX_HEAD, "box head")    \
+        X(MASK_HEAD, "mask head") X(TRACK_HEAD, "track head") X(TRACKER, "tracker")                \
+            X(REFINE, "refine head") X(PASTE, "paste")
 typedef enum rt_stage {
 #define RT_X_STAGE(name, text) RT_STAGE_##name,
     RT_STAGE_LIST(RT_X_STAGE)

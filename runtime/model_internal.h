@@ -7,7 +7,7 @@
 #include "runtime/model_config.h"
 #include "runtime/ops_conv.h"
 
-#define RT_MAX_BLOCKS 64 // bottleneck blocks in the backbone (ResNet-101 has 33)
+#define RT_MAX_BLOCKS     64 // bottleneck blocks in the backbone (ResNet-101 has 33)
 #define RT_MAX_HEAD_CONVS 8
 // RoI batches change size every frame: their layers run in chunks of this many RoIs plus batch-1
 // tails, so no frame re-creates a primitive (ops_conv.h).
@@ -58,7 +58,7 @@ struct rt_model {
 
     rt_conv *ref_conv1, *ref_convs[RT_MAX_HEAD_CONVS], *ref_logits;
     rt_upsample2x ref_up;
-    rt_fc ref_conv2; // the 1x1 conv on the context vector, as a [C_out, C_in] matrix
+    rt_fc ref_conv2;        // the 1x1 conv on the context vector, as a [C_out, C_in] matrix
     float *pos_mu, *neg_mu; // [C,Kp], [C,Kn] as loaded
 };
 

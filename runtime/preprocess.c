@@ -3,7 +3,7 @@
 #include <math.h>
 #include <string.h>
 
-#define COEF_BITS 11
+#define COEF_BITS  11
 #define COEF_SCALE (1 << COEF_BITS)
 
 void rt_preprocess_size(const rt_preprocess_params *p, int src_w, int src_h, int *new_w,
@@ -55,7 +55,8 @@ static void tables_fill(tables *t, int sw, int sh, int dw, int dh, int cn) {
         t->beta[dy * 2] = coef(1.f - fy);
         t->beta[dy * 2 + 1] = coef(fy);
     }
-    t->area = fabs(scale_x - 2.0) < 2.220446049250313e-16 && fabs(scale_y - 2.0) < 2.220446049250313e-16;
+    t->area =
+        fabs(scale_x - 2.0) < 2.220446049250313e-16 && fabs(scale_y - 2.0) < 2.220446049250313e-16;
 }
 
 static void resize_rows(const uint8_t *src, int sw, int sh, uint8_t *dst, int dw, int dh, int cn,
@@ -173,7 +174,8 @@ rt_status rt_preprocess_init(rt_preprocess *pp, const rt_preprocess_params *p, i
         pp->xmax = t.xmax;
         pp->rows = rt_malloc((size_t)pp->new_w * 3 * 2 * sizeof *pp->rows);
         pp->resized = rt_malloc((size_t)pp->new_w * pp->new_h * 3);
-        if (!pp->rows || !pp->resized) st = rt_error_set(RT_ERR_NOMEM, "out of memory (preprocess)");
+        if (!pp->rows || !pp->resized)
+            st = rt_error_set(RT_ERR_NOMEM, "out of memory (preprocess)");
     } else {
         tables_free(&t);
     }

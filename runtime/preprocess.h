@@ -23,8 +23,8 @@
 #include "runtime/model.h"
 
 typedef struct rt_preprocess_params {
-    int scale[2];   // (long side, short side) limits
-    float mean[3];  // RGB, float32 as mmcv holds them
+    int scale[2];  // (long side, short side) limits
+    float mean[3]; // RGB, float32 as mmcv holds them
     float std[3];
     int pad_divisor;
 } rt_preprocess_params;
@@ -32,8 +32,8 @@ typedef struct rt_preprocess_params {
 typedef struct rt_preprocess {
     rt_preprocess_params p;
     int src_w, src_h;
-    int new_w, new_h; // after the keep-ratio resize
-    int pad_w, pad_h; // after padding: the network input size
+    int new_w, new_h;      // after the keep-ratio resize
+    int pad_w, pad_h;      // after padding: the network input size
     float scale_factor[4]; // new_w/src_w, new_h/src_h, new_w/src_w, new_h/src_h (float32)
     // OpenCV resize tables and scratch (NULL when no resize is needed)
     int mode; // 0 none, 1 bilinear, 2 2x2 area average

@@ -3,7 +3,6 @@
 // the worst case (rpn.max_per_img proposals, test.max_per_img detections), so later frames
 // never allocate.
 #include <math.h>
-#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,12 +16,12 @@
 #include "runtime/preprocess.h"
 #include "runtime/tracker.h"
 
-#define EM_TEMPERATURE 20.0f // E-step logits scale, frame-level and refine EM
-#define FUSE_KEEP 0.75f      // P <- 0.75 P + 0.25 R; memory <- 0.75 P + 0.25 memory
-#define INIT_KEEP 0.5f       // frame-level initialiser U <- 0.5 U + 0.5 protos
+#define EM_TEMPERATURE  20.0f // E-step logits scale, frame-level and refine EM
+#define FUSE_KEEP       0.75f // P <- 0.75 P + 0.25 R; memory <- 0.75 P + 0.25 memory
+#define INIT_KEEP       0.5f  // frame-level initialiser U <- 0.5 U + 0.5 protos
 #define REFINE_MOMENTUM 0.95f
-#define MAX_LEVELS RT_MODEL_MAX_LEVELS
-#define MAX_PCAM 2 // levels with frame-level PCAM in the released model (pcam.levels <= this)
+#define MAX_LEVELS      RT_MODEL_MAX_LEVELS
+#define MAX_PCAM        2 // frame-level PCAM levels of the released model (>= pcam.levels)
 // Initial RLE capacity per result, in runs per image column; masks pasted from a 28x28 map
 // rarely need more, and a result that does grows its buffer once.
 #define RLE_RUNS_PER_COLUMN 32
@@ -69,9 +68,9 @@ struct rt_stream {
     float *mask_feats_b, *mask_feats, *mh_a, *mh_b, *mh_up, *mask_pred_b, *mask_pred;
     float *up_in, *up_out, *up_y; // plain scratch of the 2x upsampling
     float *tr_a, *tr_b, *tr_plain, *tf_a, *tf_b, *embeds;
-    float *xa, *xb, *m28, *m14a, *m14b, *ba, *bb, *ctxv, *pos_pre, *neg_pre, *pos, *neg,
-        *em_work, *mucat, *pz, *nz, *x259, *x259_b, *r1, *r2, *r3, *rup, *rlog_b, *refine_pred,
-        *ctx, *mu_mean;
+    float *xa, *xb, *m28, *m14a, *m14b, *ba, *bb, *ctxv, *pos_pre, *neg_pre, *pos, *neg, *em_work,
+        *mucat, *pz, *nz, *x259, *x259_b, *r1, *r2, *r3, *rup, *rlog_b, *refine_pred, *ctx,
+        *mu_mean;
     float *prob;
     uint8_t *mask_img;
     rt_result *items;
@@ -88,9 +87,8 @@ struct rt_stream {
 
 const char *rt_stage_name(rt_stage stage) {
     switch (stage) {
-#define RT_X_STAGE_NAME(name, text) \
-    case RT_STAGE_##name:           \
-        return text;
+#define RT_X_STAGE_NAME(name, text)                                                                \
+    case RT_STAGE_##name: return text;
         RT_STAGE_LIST(RT_X_STAGE_NAME)
 #undef RT_X_STAGE_NAME
     case RT_STAGE_COUNT: break;
@@ -98,15 +96,9 @@ const char *rt_stage_name(rt_stage stage) {
     return "?";
 }
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 // Charges the time since the last mark to `stage`.
 static void stage_done(rt_stream *s, rt_stage stage) {
-    double t = now_s();
+    double t = rt_now();
     s->stage_s[stage] += t - s->t_mark;
     s->t_mark = t;
 }
@@ -361,7 +353,6 @@ static rt_tensor T(float *data, int n, shape sh, rt_layout layout) {
     return t;
 }
 
-
 // Prepares a chain of RoI-batch convolutions for a chunk plus a batch-1 tail; *last describes
 // the last output (data NULL).
 static rt_status prepare_chain(rt_conv *const *convs, int n, shape in, rt_layout layout,
@@ -402,7 +393,8 @@ double rt_stream_dense_flops(const rt_stream *s) {
         f += conv_flops(m->lateral[i], s->cs[i]) + conv_flops(m->fpn[i], s->p[i]);
     for (int i = 0; i < m->nlevels; i++) {
         shape r = conv_out(m->rpn_conv, s->p[i]);
-        f += conv_flops(m->rpn_conv, s->p[i]) + conv_flops(m->rpn_cls, r) + conv_flops(m->rpn_reg, r);
+        f += conv_flops(m->rpn_conv, s->p[i]) + conv_flops(m->rpn_cls, r) +
+             conv_flops(m->rpn_reg, r);
     }
     return f;
 }
@@ -427,7 +419,8 @@ static rt_status prepare_convs(rt_stream *s) {
         in = conv_out(b->conv3, t2);
     }
     for (int i = 0; i < RT_MODEL_STAGES; i++) {
-        rt_tensor a = T(NULL, 1, s->cs[i], RT_LAYOUT_NCHW8C), l = T(NULL, 1, s->p[i], RT_LAYOUT_NCHW8C);
+        rt_tensor a = T(NULL, 1, s->cs[i], RT_LAYOUT_NCHW8C),
+                  l = T(NULL, 1, s->p[i], RT_LAYOUT_NCHW8C);
         if ((st = rt_conv_prepare(m->lateral[i], &a)) != RT_OK ||
             (st = rt_conv_prepare(m->fpn[i], &l)) != RT_OK)
             return st;
@@ -447,8 +440,8 @@ static rt_status prepare_convs(rt_stream *s) {
         return st;
     rt_conv *ref_head[1] = {m->ref_conv1};
     if ((st = prepare_chain(ref_head, 1, (shape){C + 3, ms, ms}, RT_LAYOUT_NCHW8C, &y)) != RT_OK ||
-        (st = prepare_chain(m->ref_convs, c->refine.num_convs - 1, (shape){y.c, y.h, y.w},
-                            y.layout, &y)) != RT_OK)
+        (st = prepare_chain(m->ref_convs, c->refine.num_convs - 1, (shape){y.c, y.h, y.w}, y.layout,
+                            &y)) != RT_OK)
         return st;
     rt_conv *ref_tail[1] = {m->ref_logits};
     if ((st = prepare_chain(ref_tail, 1, (shape){m->ref_up.out, 2 * ms, 2 * ms}, RT_LAYOUT_NCHW8C,
@@ -469,10 +462,11 @@ static rt_status prepare_convs(rt_stream *s) {
 static rt_status stream_setup(rt_stream *s, int w, int h) {
     const rt_model *m = s->m;
     const rt_model_config *c = &m->cfg;
-    rt_preprocess_params pp = {{c->input.scale[0], c->input.scale[1]},
-                               {(float)c->input.mean[0], (float)c->input.mean[1], (float)c->input.mean[2]},
-                               {(float)c->input.std[0], (float)c->input.std[1], (float)c->input.std[2]},
-                               c->input.pad_divisor};
+    rt_preprocess_params pp = {
+        {c->input.scale[0], c->input.scale[1]},
+        {(float)c->input.mean[0], (float)c->input.mean[1], (float)c->input.mean[2]},
+        {(float)c->input.std[0], (float)c->input.std[1], (float)c->input.std[2]},
+        c->input.pad_divisor};
     rt_status st = rt_preprocess_init(&s->pp, &pp, w, h);
     if (st != RT_OK) return st;
     s->src_w = w;
@@ -490,8 +484,10 @@ static rt_status stream_setup(rt_stream *s, int w, int h) {
     plan_buffers(s);
     for (int i = 0; i < m->nlevels; i++) {
         float scales[RT_MODEL_MAX_ANCHOR_PARAMS], ratios[RT_MODEL_MAX_ANCHOR_PARAMS];
-        for (int k = 0; k < c->rpn.num_anchor_scales; k++) scales[k] = (float)c->rpn.anchor_scales[k];
-        for (int k = 0; k < c->rpn.num_anchor_ratios; k++) ratios[k] = (float)c->rpn.anchor_ratios[k];
+        for (int k = 0; k < c->rpn.num_anchor_scales; k++)
+            scales[k] = (float)c->rpn.anchor_scales[k];
+        for (int k = 0; k < c->rpn.num_anchor_ratios; k++)
+            ratios[k] = (float)c->rpn.anchor_ratios[k];
         rt_anchors((float)c->rpn.anchor_strides[i], scales, c->rpn.num_anchor_scales, ratios,
                    c->rpn.num_anchor_ratios, s->p[i].h, s->p[i].w, s->anchors[i]);
     }
@@ -721,8 +717,8 @@ static rt_status run_rpn(rt_stream *s, int *nprops) {
     static const float zero4[4] = {0, 0, 0, 0}, one4[4] = {1, 1, 1, 1};
     rt_delta_decode(s->cand_anchor, s->cand_delta, n, 1, zero4, one4, (float)s->pp.new_w,
                     (float)s->pp.new_h, s->cand_boxes);
-    int kept = rt_nms(s->cand_boxes, s->cand_scores, s->cand_lvl, n, (float)c->rpn.nms_thr,
-                      s->keep, s->nms_ws);
+    int kept = rt_nms(s->cand_boxes, s->cand_scores, s->cand_lvl, n, (float)c->rpn.nms_thr, s->keep,
+                      s->nms_ws);
     kept = RT_MIN(kept, c->rpn.max_per_img);
     for (int i = 0; i < kept; i++) {
         memcpy(&s->props[(size_t)i * 4], &s->cand_boxes[(size_t)s->keep[i] * 4], 4 * sizeof(float));
@@ -814,9 +810,8 @@ static rt_status conv_chain(rt_conv *const *convs, int nconv, rt_tensor in, floa
         shape os = conv_out(convs[i], (shape){in.c, in.h, in.w});
         rt_tensor y = T(i & 1 ? b : a, n, os, RT_LAYOUT_NCHW8C);
         if ((st = rt_conv_forward(convs[i], &in, NULL, &y)) != RT_OK) return st;
-        if (track &&
-            (st = rt_group_norm(&y, m->cfg.roi.track_gn_groups, m->track_gn_w[i], m->track_gn_b[i],
-                                1e-5f, 1)) != RT_OK)
+        if (track && (st = rt_group_norm(&y, m->cfg.roi.track_gn_groups, m->track_gn_w[i],
+                                         m->track_gn_b[i], 1e-5f, 1)) != RT_OK)
             return st;
         in = y;
     }
@@ -834,8 +829,8 @@ static rt_status run_upsample(rt_stream *s, const rt_upsample2x *u, const rt_ten
     rt_tensor yp = T(s->up_out, n, (shape){u->out, 2 * h, 2 * w}, RT_LAYOUT_NCHW);
     if ((st = rt_tensor_reorder(x, &xp)) != RT_OK) return st;
     for (int r = 0; r < n; r++) {
-        rt_gemm(0, 0, 4 * u->out, hw, u->in, 1.0f, u->w, u->in, xp.data + (size_t)r * u->in * hw, hw,
-                0.0f, s->up_y, hw);
+        rt_gemm(0, 0, 4 * u->out, hw, u->in, 1.0f, u->w, u->in, xp.data + (size_t)r * u->in * hw,
+                hw, 0.0f, s->up_y, hw);
         for (int oc = 0; oc < u->out; oc++) {
             float *o = yp.data + ((size_t)r * u->out + oc) * 4 * hw;
             for (int k = 0; k < 4; k++) {
@@ -862,8 +857,8 @@ static rt_status run_mask_and_track(rt_stream *s, int n) {
     if ((st = roi_extract(s, s->net_boxes, n, ms, s->mask_feats_b, RT_LAYOUT_NCHW8C)) != RT_OK ||
         (st = rt_tensor_reorder(&xb, &xp)) != RT_OK)
         return st;
-    if ((st = conv_chain(m->mask_convs, c->roi.mask_num_convs, xb, s->mh_a, s->mh_b, n, &y, m, 0)) !=
-        RT_OK)
+    if ((st = conv_chain(m->mask_convs, c->roi.mask_num_convs, xb, s->mh_a, s->mh_b, n, &y, m,
+                         0)) != RT_OK)
         return st;
     rt_tensor up = T(s->mh_up, n, (shape){m->mask_up.out, 2 * y.h, 2 * y.w}, RT_LAYOUT_NCHW8C);
     shape ls = conv_out(m->mask_logits, (shape){up.c, up.h, up.w});
@@ -879,8 +874,8 @@ static rt_status run_mask_and_track(rt_stream *s, int n) {
 
     rt_tensor x = T(s->roi7, n, (shape){C, b7, b7}, RT_LAYOUT_NCHW8C);
     if ((st = roi_extract(s, s->net_boxes, n, b7, s->roi7, RT_LAYOUT_NCHW8C)) != RT_OK) return st;
-    if ((st = conv_chain(m->track_convs, c->roi.track_num_convs, x, s->tr_a, s->tr_b, n, &y, m, 1)) !=
-        RT_OK)
+    if ((st = conv_chain(m->track_convs, c->roi.track_num_convs, x, s->tr_a, s->tr_b, n, &y, m,
+                         1)) != RT_OK)
         return st;
     rt_tensor flat = T(s->tr_plain, n, (shape){y.c, y.h, y.w}, RT_LAYOUT_NCHW);
     if ((st = rt_tensor_reorder(&y, &flat)) != RT_OK) return st;
@@ -962,7 +957,8 @@ static rt_status run_refine(rt_stream *s, const rt_tracker_match_result *mr) {
         for (int r = 0; r < R; r++)
             for (size_t i = 0; i < len; i++) s->mu_mean[i] += src[b][r * len + i];
         for (size_t i = 0; i < len; i++)
-            buf[b][i] = buf[b][i] * REFINE_MOMENTUM + (s->mu_mean[i] / (float)R) * (1 - REFINE_MOMENTUM);
+            buf[b][i] =
+                buf[b][i] * REFINE_MOMENTUM + (s->mu_mean[i] / (float)R) * (1 - REFINE_MOMENTUM);
     }
 
     if (s->probe) {
@@ -1026,7 +1022,8 @@ static int cmp_result(const void *a, const void *b) {
 // Pastes the refined masks of tracked detections and fills the results.
 static rt_status emit_results(rt_stream *s, const rt_tracker_match_result *mr) {
     const rt_model_config *c = &s->m->cfg;
-    const int n28 = 4 * c->roi.mask_roi_size * c->roi.mask_roi_size, side = 2 * c->roi.mask_roi_size;
+    const int n28 = 4 * c->roi.mask_roi_size * c->roi.mask_roi_size,
+              side = 2 * c->roi.mask_roi_size;
     const float *sf = s->pp.scale_factor;
     int k = 0;
     for (int r = 0; r < mr->n; r++) {
@@ -1044,7 +1041,8 @@ static rt_status emit_results(rt_stream *s, const rt_tracker_match_result *mr) {
         rt_sigmoid(s->refine_pred + (size_t)r * n28, s->prob, (size_t)n28);
         rt_mask_paste(s->prob, side, side, box, s->src_h, s->src_w, (float)c->test.mask_thr,
                       s->mask_img);
-        rt_status st = rt_rle_encode(&it->mask, s->mask_img, (uint32_t)s->src_h, (uint32_t)s->src_w);
+        rt_status st =
+            rt_rle_encode(&it->mask, s->mask_img, (uint32_t)s->src_h, (uint32_t)s->src_w);
         if (st != RT_OK) return st;
     }
     qsort(s->items, (size_t)k, sizeof *s->items, cmp_result);
@@ -1066,10 +1064,10 @@ rt_status rt_stream_step(rt_stream *s, const rt_image *frame, const rt_frame_res
     if (!s->src_w) {
         if ((st = stream_setup(s, frame->width, frame->height)) != RT_OK) return st;
     } else if (frame->width != s->src_w || frame->height != s->src_h) {
-        return rt_error_set(RT_ERR_INVAL, "frame %d is %dx%d; the video started at %dx%d",
-                            s->frame, frame->width, frame->height, s->src_w, s->src_h);
+        return rt_error_set(RT_ERR_INVAL, "frame %d is %dx%d; the video started at %dx%d", s->frame,
+                            frame->width, frame->height, s->src_w, s->src_h);
     }
-    s->t_mark = now_s();
+    s->t_mark = rt_now();
     memset(s->stage_s, 0, sizeof s->stage_s);
     rt_preprocess_run(&s->pp, frame, s->input);
     probe_f(s, "input", s->input, 3, 3, s->H, s->W, 0);
@@ -1091,8 +1089,8 @@ rt_status rt_stream_step(rt_stream *s, const rt_image *frame, const rt_frame_res
     if (n > 0) {
         // Without detections the tracker is neither matched nor updated (§2 step 7).
         if ((st = run_mask_and_track(s, n)) != RT_OK) return st;
-        rt_tracker_dets d = {n, s->det_boxes, s->det_scores, s->det_labels, s->embeds,
-                             s->mask_feats, s->mask_pred};
+        rt_tracker_dets d = {n,         s->det_boxes,  s->det_scores, s->det_labels,
+                             s->embeds, s->mask_feats, s->mask_pred};
         rt_tracker_match_result mr;
         if ((st = rt_tracker_match(s->tracker, s->frame, &d, &mr)) != RT_OK) return st;
         if (s->probe) {

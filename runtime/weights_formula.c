@@ -29,15 +29,18 @@ static void params_for(const rt_weight_spec *sp, double *a, double *b) {
     if (proto) {
         *b = sqrt(3.0 / (double)sp->shape[1]);
     } else if (norm && !strcmp(last, "weight")) {
-        if (has(k, ".bn3.")) *a = 0.25, *b = 0.05;
-        else *a = 1.0, *b = 0.1;
+        if (has(k, ".bn3."))
+            *a = 0.25, *b = 0.05;
+        else
+            *a = 1.0, *b = 0.1;
     } else if (norm && (!strcmp(last, "bias") || !strcmp(last, "running_mean"))) {
         *b = 0.1;
     } else if (norm && !strcmp(last, "running_var")) {
         *a = 1.0, *b = 0.25;
     } else if (!strcmp(last, "weight")) {
         double fan = 1;
-        if (has(k, "upsample")) fan = (double)sp->shape[0];
+        if (has(k, "upsample"))
+            fan = (double)sp->shape[0];
         else
             for (int i = 1; i < sp->ndim; i++) fan *= (double)sp->shape[i];
         *b = sqrt(3.0) * sqrt(2.0 / fan);
@@ -122,8 +125,10 @@ rt_status rt_weights_formula_write(const char *path, const rt_model_config *cfg,
         hid_t ds;
         if (sp->dtype == RT_DTYPE_I64) {
             long long zero = 0;
-            ds = H5Dcreate2(f, sp->key, H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-            ok = ds >= 0 && H5Dwrite(ds, H5T_NATIVE_LLONG, H5S_ALL, H5S_ALL, H5P_DEFAULT, &zero) >= 0;
+            ds =
+                H5Dcreate2(f, sp->key, H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+            ok = ds >= 0 &&
+                 H5Dwrite(ds, H5T_NATIVE_LLONG, H5S_ALL, H5S_ALL, H5P_DEFAULT, &zero) >= 0;
         } else {
             double a, b;
             params_for(sp, &a, &b);
@@ -133,9 +138,11 @@ rt_status rt_weights_formula_write(const char *path, const rt_model_config *cfg,
                 v[i] = (float)(a + b * u);
             }
             for (int o = 0; ov && o < nov; o++)
-                if (!strcmp(ov[o].key, sp->key) && ov[o].element >= 0 && (size_t)ov[o].element < count)
+                if (!strcmp(ov[o].key, sp->key) && ov[o].element >= 0 &&
+                    (size_t)ov[o].element < count)
                     v[ov[o].element] = ov[o].value;
-            ds = H5Dcreate2(f, sp->key, H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+            ds = H5Dcreate2(f, sp->key, H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT,
+                            H5P_DEFAULT);
             ok = ds >= 0 && H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0;
         }
         if (ds >= 0) H5Dclose(ds);

@@ -93,7 +93,7 @@ static void fmt_eta(double s, char *buf, size_t cap) {
 }
 
 static void progress(coord *c, bool force) {
-    double now = shard_now();
+    double now = rt_now();
     if (!force && (c->p->progress_every <= 0 || now - c->last_print < c->p->progress_every))
         return;
     c->last_print = now;
@@ -242,7 +242,7 @@ void shard_sink_set_info(shard_sink *sink, int width, int height, double fps) {
 // Workers: sends the frames processed since the last report (when `force` or a second passed).
 static void report_progress(coord *c, bool force) {
     if (!c->unreported) return;
-    double now = shard_now();
+    double now = rt_now();
     if (!force && now - c->last_report < 1.0) return;
     send_up(c, UP_PROGRESS, 0, 0, c->unreported);
     c->unreported = 0;
@@ -286,10 +286,10 @@ static bool run_video(coord *c, size_t idx, bool *failed, int64_t *frames) {
     }
     e->meta.attempts = attempt;
     shard_sink sink = {c, e};
-    double t = shard_now();
+    double t = rt_now();
     rt_error_clear();
     st = c->p->process(c->p->ctx, v, &sink);
-    e->meta.seconds = shard_now() - t;
+    e->meta.seconds = rt_now() - t;
     if (st == RT_ERR_INTERRUPTED) {
         shard_spool_attempt_undo(spool, v->id, attempt);
         return false;
@@ -396,7 +396,7 @@ rt_status shard_coord_run(const shard_plan *plan, const shard_coord_params *para
     MPI_Comm_rank(comm, &c.rank);
     MPI_Comm_size(comm, &c.size);
     shard_spool_entry_init(&c.entry);
-    c.t0 = c.last_print = shard_now();
+    c.t0 = c.last_print = rt_now();
     rt_status st = RT_OK;
     if (c.rank == 0) {
         c.bye = rt_calloc((size_t)c.size, sizeof *c.bye);
@@ -423,7 +423,7 @@ rt_status shard_coord_run(const shard_plan *plan, const shard_coord_params *para
     stats->frames = all[2];
     stats->interrupted = all[3] > 0;
     stats->fatal = all[4] > 0;
-    stats->seconds = shard_now() - c.t0;
+    stats->seconds = rt_now() - c.t0;
     rt_free(c.bye);
     shard_spool_entry_free(&c.entry);
     return st;

@@ -57,8 +57,8 @@ static void encoder_release(shard_encoder *e) {
 
 static rt_status open_codec(shard_encoder *e) {
     bool jpeg = e->p.kind == SHARD_ENCODER_JPEG_FOLDER;
-    const AVCodec *c = jpeg ? avcodec_find_encoder(AV_CODEC_ID_MJPEG)
-                            : avcodec_find_encoder_by_name("libx264");
+    const AVCodec *c =
+        jpeg ? avcodec_find_encoder(AV_CODEC_ID_MJPEG) : avcodec_find_encoder_by_name("libx264");
     if (!c)
         return rt_error_set(RT_ERR_DECODE, "%s: libavcodec has no %s encoder", e->path,
                             jpeg ? "MJPEG" : "libx264");
@@ -94,7 +94,8 @@ static rt_status open_codec(shard_encoder *e) {
     e->sws = sws_getContext(e->p.width, e->p.height, AV_PIX_FMT_RGB24, e->p.width, e->p.height,
                             jpeg ? AV_PIX_FMT_YUV444P : AV_PIX_FMT_YUV420P,
                             SWS_BILINEAR | SWS_ACCURATE_RND | SWS_BITEXACT, NULL, NULL, NULL);
-    if (!e->sws) return rt_error_set(RT_ERR_DECODE, "%s: cannot create the colour converter", e->path);
+    if (!e->sws)
+        return rt_error_set(RT_ERR_DECODE, "%s: cannot create the colour converter", e->path);
     if (jpeg) {
         const int *coef = sws_getCoefficients(SWS_CS_ITU601);
         sws_setColorspaceDetails(e->sws, coef, 0, coef, 1, 0, 1 << 16, 1 << 16);

@@ -2,7 +2,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #define MSG_CAP 2048
@@ -72,8 +71,3 @@ rt_status shard_mpi_bcast_bytes(void **buf, size_t *len, int root, MPI_Comm comm
     return RT_OK;
 }
 
-double shard_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}

@@ -26,7 +26,4 @@ rt_status shard_mpi_bcast_bytes(void **buf, size_t *len, int root, MPI_Comm comm
 // waiting for a slow one do not spin a core each (ENV.md §2). RT_ERR_MPI.
 rt_status shard_mpi_idle_barrier(MPI_Comm comm);
 
-// Monotonic seconds (for timing and progress).
-double shard_now(void);
-
 #endif

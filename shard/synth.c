@@ -12,7 +12,7 @@
 #define SYNTH_MAX_OBJECTS 12
 
 static const char *const CLASS_NAMES[SHARD_SYNTH_CLASSES + 1] = {NULL, "car", "pedestrian",
-                                                                "bicycle"};
+                                                                 "bicycle"};
 static const char *const DIFFICULTY_NAMES[] = {"easy", "normal", "hard"};
 
 const char *shard_synth_class_name(int class_id) {
@@ -59,8 +59,8 @@ static int rng_int(rng *r, int lo, int hi) { // inclusive
 }
 
 static double hash01(uint64_t seed, int64_t x, int64_t y, int64_t z) {
-    uint64_t h = mix64(seed ^ mix64((uint64_t)x * 0x100000001B3ull ^ mix64((uint64_t)y) ^
-                                    ((uint64_t)z << 32)));
+    uint64_t h = mix64(
+        seed ^ mix64((uint64_t)x * 0x100000001B3ull ^ mix64((uint64_t)y) ^ ((uint64_t)z << 32)));
     return (double)(h >> 11) * (1.0 / 9007199254740992.0);
 }
 
@@ -81,15 +81,15 @@ static double value_noise(uint64_t seed, double x, double y, double scale) {
 // Scene
 
 typedef struct object {
-    int cls;      // 1 car, 2 pedestrian, 3 bicycle
-    int id;       // cls*1000 + instance
-    double w, h;  // size in pixels
+    int cls;     // 1 car, 2 pedestrian, 3 bicycle
+    int id;      // cls*1000 + instance
+    double w, h; // size in pixels
     double x0, y0, vx, vy;
-    int t0;       // first frame it exists
+    int t0; // first frame it exists
     double bob, bob_freq, phase;
-    int facing;   // +1 right, -1 left
+    int facing;                  // +1 right, -1 left
     uint8_t c1[3], c2[3], c3[3]; // primary, secondary, dark part colours
-    int texture;  // 0 plain, 1 stripes, 2 checks
+    int texture;                 // 0 plain, 1 stripes, 2 checks
     double tex_period;
     uint64_t tex_seed;
 } object;
@@ -119,10 +119,10 @@ static void jitter_rgb(rng *r, uint8_t c[3], int amount) {
 }
 
 static void pick_colours(rng *r, object *o, bool alike) {
-    static const int car[][3] = {{200, 30, 30}, {30, 70, 200},  {230, 200, 40},
+    static const int car[][3] = {{200, 30, 30},   {30, 70, 200}, {230, 200, 40},
                                  {235, 235, 235}, {30, 130, 60}, {240, 120, 20}};
-    static const int shirt[][3] = {{60, 170, 60}, {140, 60, 170}, {150, 100, 50},
-                                   {230, 110, 160}, {40, 160, 170}};
+    static const int shirt[][3] = {
+        {60, 170, 60}, {140, 60, 170}, {150, 100, 50}, {230, 110, 160}, {40, 160, 170}};
     static const int skin[][3] = {{235, 195, 165}, {175, 120, 85}, {120, 80, 55}};
     static const int trousers[][3] = {{30, 40, 90}, {25, 25, 25}, {90, 90, 95}};
     static const int frame[][3] = {{20, 200, 220}, {250, 140, 0}, {220, 30, 200}};
@@ -228,7 +228,8 @@ rt_status shard_synth_video_init(const shard_synth_params *p, int index, shard_s
             o->vy = q->vy;
             o->t0 = q->t0;
             o->x0 = q->x0 + rng_uniform(&r, -0.5, 0.5) * q->w;
-            o->y0 = RT_MAX(o->h / 2, RT_MIN(H - o->h / 2, q->y0 + rng_uniform(&r, -0.3, 0.3) * q->h));
+            o->y0 =
+                RT_MAX(o->h / 2, RT_MIN(H - o->h / 2, q->y0 + rng_uniform(&r, -0.3, 0.3) * q->h));
         } else if (rng_uniform(&r, 0, 1) < 0.5) {
             o->t0 = 0;
             o->x0 = rng_uniform(&r, o->w / 2, W - o->w / 2);
@@ -370,10 +371,12 @@ static uint32_t paint_object(const shard_synth_video *v, int i, int t, uint8_t *
             if (!rgb) continue;
             const uint8_t *c = part == 1 ? o->c1 : part == 2 ? o->c2 : o->c3;
             double shade = 0.8 + 0.2 * (1 - vv);
-            if (part == 1 && o->texture == 1 && fmod(vv * o->h, o->tex_period * 2) < o->tex_period * 0.5)
+            if (part == 1 && o->texture == 1 &&
+                fmod(vv * o->h, o->tex_period * 2) < o->tex_period * 0.5)
                 shade *= 0.82; // stripes on car bodies
             if (part == 1 && o->texture == 2) {
-                int cu = (int)floor((px - x1) / o->tex_period), cv = (int)floor((py - y1) / o->tex_period);
+                int cu = (int)floor((px - x1) / o->tex_period),
+                    cv = (int)floor((py - y1) / o->tex_period);
                 if ((cu + cv) & 1) shade *= 0.72; // checks on shirts
             }
             uint8_t *d = rgb + ((size_t)py * W + px) * 3;
@@ -415,13 +418,15 @@ typedef struct text_buf {
     size_t len, cap;
 } text_buf;
 
-static rt_status buf_printf(text_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static rt_status buf_printf(text_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static rt_status buf_printf(text_buf *b, const char *fmt, ...) {
     for (;;) {
         va_list ap;
         va_start(ap, fmt);
-        int n = vsnprintf(b->data ? b->data + b->len : NULL, b->data ? b->cap - b->len : 0, fmt, ap);
+        int n =
+            vsnprintf(b->data ? b->data + b->len : NULL, b->data ? b->cap - b->len : 0, fmt, ap);
         va_end(ap);
         if (n < 0) return rt_error_set(RT_ERR_INVAL, "format error");
         if (b->data && b->len + (size_t)n < b->cap) {
@@ -529,7 +534,8 @@ rt_status shard_synth_write(const char *out, const shard_synth_params *p,
         return rt_error_set(RT_ERR_INVAL, "synth: size %dx%d must be even and within 64..4096",
                             p->width, p->height);
     if (p->first_video < 0 || p->first_video + p->videos > 10000)
-        return rt_error_set(RT_ERR_INVAL, "synth: video ids are 4 digits; %d videos from %d do not fit",
+        return rt_error_set(RT_ERR_INVAL,
+                            "synth: video ids are 4 digits; %d videos from %d do not fit",
                             p->videos, p->first_video);
     char path[4200];
     rt_status st;

@@ -70,12 +70,13 @@ out:
 
 static void test_formats_and_equal_to_run(void) {
     char log[8192];
-    int rc = sh(log, sizeof log,
-                "cd '%s' && '%s' synth --out data --videos 1 --frames 5 --seed 4 --size 160x96 "
-                "&& mkdir -p out other && printf 'dataset: {format: videos, root: data/videos}\\n"
-                "model: {weights: %s}\\noutput: {archive: out/run.h5}\\nrun: {threads_per_rank: 1}\\n'"
-                " > job.yaml && '%s' run job.yaml",
-                g_dir, test_pcan(), g_weights, test_pcan());
+    int rc =
+        sh(log, sizeof log,
+           "cd '%s' && '%s' synth --out data --videos 1 --frames 5 --seed 4 --size 160x96 "
+           "&& mkdir -p out other && printf 'dataset: {format: videos, root: data/videos}\\n"
+           "model: {weights: %s}\\noutput: {archive: out/run.h5}\\nrun: {threads_per_rank: 1}\\n'"
+           " > job.yaml && '%s' run job.yaml",
+           g_dir, test_pcan(), g_weights, test_pcan());
     CHECK_MSG(rc == 0, "run: %s", log);
     rc = infer("data/videos/0000.mp4", "out/one.h5", log, sizeof log);
     CHECK_MSG(rc == 0, "infer: %s", log);
@@ -108,27 +109,28 @@ static void test_formats_and_equal_to_run(void) {
 
 static void test_broken_inputs(void) {
     char log[8192];
-    int rc = sh(log, sizeof log,
-                "cd '%s' && mkdir -p bad && : > bad/zero.mp4 && head -c 5000 /dev/urandom > "
-                "bad/garbage.mp4 && ffmpeg -v error -f lavfi -i testsrc=size=96x64:rate=10 -t 2 "
-                "-c:v libx264 bad/full.mp4 && head -c 2000 bad/full.mp4 > bad/truncated.mp4 && "
-                "head -c 48 bad/full.mp4 > bad/header.mp4 && echo hello > bad/text.mkv && "
-                "mkdir bad/empty bad/notimages bad/corrupt bad/mixed && echo x > bad/notimages/a.txt"
-                " && ffmpeg -v error -f lavfi -i testsrc=size=64x48 -frames:v 2 bad/corrupt/%%02d.jpg"
-                " && head -c 300 bad/corrupt/01.jpg > bad/corrupt/03.jpg && "
-                "ffmpeg -v error -f lavfi -i testsrc=size=64x48 -frames:v 1 bad/mixed/1.png && "
-                "ffmpeg -v error -f lavfi -i testsrc=size=32x48 -frames:v 1 bad/mixed/2.png && "
-                "ffmpeg -v error -f lavfi -i sine=frequency=440 -t 1 bad/audio.mp4",
-                g_dir);
+    int rc =
+        sh(log, sizeof log,
+           "cd '%s' && mkdir -p bad && : > bad/zero.mp4 && head -c 5000 /dev/urandom > "
+           "bad/garbage.mp4 && ffmpeg -v error -f lavfi -i testsrc=size=96x64:rate=10 -t 2 "
+           "-c:v libx264 bad/full.mp4 && head -c 2000 bad/full.mp4 > bad/truncated.mp4 && "
+           "head -c 48 bad/full.mp4 > bad/header.mp4 && echo hello > bad/text.mkv && "
+           "mkdir bad/empty bad/notimages bad/corrupt bad/mixed && echo x > bad/notimages/a.txt"
+           " && ffmpeg -v error -f lavfi -i testsrc=size=64x48 -frames:v 2 bad/corrupt/%%02d.jpg"
+           " && head -c 300 bad/corrupt/01.jpg > bad/corrupt/03.jpg && "
+           "ffmpeg -v error -f lavfi -i testsrc=size=64x48 -frames:v 1 bad/mixed/1.png && "
+           "ffmpeg -v error -f lavfi -i testsrc=size=32x48 -frames:v 1 bad/mixed/2.png && "
+           "ffmpeg -v error -f lavfi -i sine=frequency=440 -t 1 bad/audio.mp4",
+           g_dir);
     CHECK_MSG(rc == 0, "making broken inputs: %s", log);
-    const char *bad[] = {"bad/zero.mp4",  "bad/garbage.mp4", "bad/truncated.mp4",
-                         "bad/header.mp4", "bad/text.mkv",    "bad/empty",
-                         "bad/notimages", "bad/corrupt",     "bad/mixed",
-                         "bad/audio.mp4"};
+    const char *bad[] = {"bad/zero.mp4", "bad/garbage.mp4", "bad/truncated.mp4", "bad/header.mp4",
+                         "bad/text.mkv", "bad/empty",       "bad/notimages",     "bad/corrupt",
+                         "bad/mixed",    "bad/audio.mp4"};
     for (size_t i = 0; i < RT_COUNTOF(bad); i++) {
         rc = infer(bad[i], "out/bad.h5", log, sizeof log);
         CHECK_MSG(rc == 1, "%s: exit %d: %s", bad[i], rc, log);
-        CHECK_MSG(strstr(log, bad[i]) != NULL, "%s: message does not name the input: %s", bad[i], log);
+        CHECK_MSG(strstr(log, bad[i]) != NULL, "%s: message does not name the input: %s", bad[i],
+                  log);
         CHECK_MSG(!exists("out/bad.h5"), "%s left an output file", bad[i]);
     }
     rc = sh(log, sizeof log, "ls -a '%s/out'", g_dir);
@@ -141,10 +143,14 @@ static void test_usage(void) {
     CHECK_CONTAINS(log, "nope.mp4");
     CHECK_EQ_INT(infer("data/videos/0000.mp4", "/nonexistent-dir/x.h5", log, sizeof log), 2);
     CHECK_CONTAINS(log, "not writable");
-    CHECK_EQ_INT(sh(log, sizeof log, "cd '%s' && '%s' infer data/videos/0000.mp4 --weights job.yaml "
-                                     "--out out/x.h5", g_dir, test_pcan()), 2);
+    CHECK_EQ_INT(sh(log, sizeof log,
+                    "cd '%s' && '%s' infer data/videos/0000.mp4 --weights job.yaml "
+                    "--out out/x.h5",
+                    g_dir, test_pcan()),
+                 2);
     CHECK_EQ_INT(sh(log, sizeof log, "cd '%s' && '%s' infer data/videos/0000.mp4 --out x.h5", g_dir,
-                    test_pcan()), 2);
+                    test_pcan()),
+                 2);
     CHECK_CONTAINS(log, "missing --weights");
     CHECK(!exists("out/x.h5"));
 }

@@ -1,7 +1,8 @@
 // The PCAN engine end to end on the tiny fixture weights and frames (tests/fixtures, made by the
-// PyTorch reference; frames 120x80 resized to the model's 144x96): result invariants, no allocation after the first frame, bit-identical results for 1
-// and 2 threads and across runs, the two prototype-memory modes, the empty-frame path, errors.
-// Parity with the PyTorch reference is tests/test_parity.c.
+// PyTorch reference; frames 120x80 resized to the model's 144x96): result invariants, no allocation
+// after the first frame, bit-identical results for 1 and 2 threads and across runs, the two
+// prototype-memory modes, the empty-frame path, errors. Parity with the PyTorch reference is
+// tests/test_parity.c.
 #include <hdf5.h>
 
 #include "runtime/h5util.h"
@@ -10,8 +11,8 @@
 #include "tests/common/formula.h"
 #include "tests/test.h"
 
-#define W 120
-#define H 80
+#define W      120
+#define H      80
 #define FRAMES 6 // video 1 of the fixture has 6
 
 static char g_weights[4200], g_empty[4200];
@@ -41,8 +42,8 @@ static int same_results(const frame_copy *a, const frame_copy *b) {
     for (int i = 0; i < a->count; i++) {
         const rt_result *x = &a->items[i], *y = &b->items[i];
         if (x->track_id != y->track_id || x->label != y->label ||
-            memcmp(&x->score, &y->score, sizeof x->score) || memcmp(x->box, y->box, sizeof x->box) ||
-            !rt_rle_equal(&x->mask, &y->mask))
+            memcmp(&x->score, &y->score, sizeof x->score) ||
+            memcmp(x->box, y->box, sizeof x->box) || !rt_rle_equal(&x->mask, &y->mask))
             return 0;
     }
     return 1;
@@ -78,7 +79,8 @@ static void setup(void) {
 }
 
 // Runs video v through a stream; copies every frame's results into out (may be NULL).
-static void run_video(rt_model *m, rt_stream *s, int v, frame_copy *out, uint64_t *allocs_after_first) {
+static void run_video(rt_model *m, rt_stream *s, int v, frame_copy *out,
+                      uint64_t *allocs_after_first) {
     for (int t = 0; t < FRAMES; t++) {
         rt_image im = {W, H, W * 3, g_frames[v][t]};
         const rt_frame_results *r;
@@ -116,7 +118,8 @@ static void test_invariants_and_no_alloc(void) {
             CHECK(r->box[1] >= 0 && r->box[1] <= r->box[3] && r->box[3] <= H);
             CHECK(r->mask.h == H && r->mask.w == W);
             if (t)
-                for (int j = 0; j < res[t - 1].count; j++) carried += res[t - 1].items[j].track_id == r->track_id;
+                for (int j = 0; j < res[t - 1].count; j++)
+                    carried += res[t - 1].items[j].track_id == r->track_id;
         }
     }
     printf("detections over %d frames: %d, identities carried to the next frame: %d\n", FRAMES,

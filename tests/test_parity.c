@@ -99,8 +99,8 @@ typedef struct ctx {
     const char *where;
     const probes *ps;
     const rt_frame_results *res;
-    int H, W;         // source frame
-    double worst;     // largest diff/tol this frame
+    int H, W;     // source frame
+    double worst; // largest diff/tol this frame
     char worst_name[64];
     int compared, skipped;
 } ctx;
@@ -129,7 +129,8 @@ static void label_channel(const probe *pred, const probe *labels, int rows, floa
     int nc = pred->dims[1], hw = pred->dims[2] * pred->dims[3];
     const float *p = pred->data;
     const int *l = labels->data;
-    for (int r = 0; r < rows; r++) memcpy(out + (size_t)r * hw, p + ((size_t)r * nc + l[r]) * hw, sizeof(float) * hw);
+    for (int r = 0; r < rows; r++)
+        memcpy(out + (size_t)r * hw, p + ((size_t)r * nc + l[r]) * hw, sizeof(float) * hw);
 }
 
 static void chmean(const probe *p, float *out) {
@@ -208,7 +209,8 @@ static void compare_one(ctx *c, hid_t g, const char *name) {
             for (int cc = 0; cc < C; cc++)
                 for (int y = 0; y < ch; y++)
                     for (int xx = 0; xx < cw; xx++)
-                        got[((size_t)cc * ch + y) * cw + xx] = x[((size_t)cc * H + y0 + y) * W + x0 + xx];
+                        got[((size_t)cc * ch + y) * cw + xx] =
+                            x[((size_t)cc * H + y0 + y) * W + x0 + xx];
             cmp_floats(c, name, want, got, n, tol);
             free(got);
         }
@@ -267,7 +269,8 @@ static void compare_one(ctx *c, hid_t g, const char *name) {
             if (!strcmp(name, "out_boxes")) memcpy(got + i * 4, r->box, 16);
         }
         CHECK_MSG(ok, "%s %s: ids or labels differ", c->where, name);
-        if (!strcmp(name, "out_scores") || !strcmp(name, "out_boxes")) cmp_floats(c, name, want, got, n, tol);
+        if (!strcmp(name, "out_scores") || !strcmp(name, "out_boxes"))
+            cmp_floats(c, name, want, got, n, tol);
         if (!strcmp(name, "out_boxes"))
             for (size_t i = 0; i < n; i++)
                 CHECK_MSG(fabs(want[i] - got[i]) <= 1e-2, "%s box %zu: %.5f vs %.5f", c->where, i,
@@ -292,7 +295,8 @@ static void compare_one(ctx *c, hid_t g, const char *name) {
         size_t prow = p->ndim ? p->n / (size_t)p->dims[0] : p->n;
         int subset = p->ndim == nd && (size_t)p->dims[0] >= rows && prow == row;
         int whole = p->n == n;
-        CHECK_MSG(subset || whole, "%s %s: shape differs (%zu values, C %zu)", c->where, name, n, p->n);
+        CHECK_MSG(subset || whole, "%s %s: shape differs (%zu values, C %zu)", c->where, name, n,
+                  p->n);
         if (subset || whole) cmp_floats(c, name, want, p->data, n, tol);
         if (!strcmp(name, "embeds") && whole) {
             int E = (int)row;
@@ -302,8 +306,8 @@ static void compare_one(ctx *c, hid_t g, const char *name) {
                     double x = want[r * E + e], y = ((float *)p->data)[r * E + e];
                     dot += x * y, a += x * x, b += y * y;
                 }
-                CHECK_MSG(dot / sqrt(a * b + 1e-30) >= 0.9999, "%s embed %zu cosine %.6f", c->where, r,
-                          dot / sqrt(a * b + 1e-30));
+                CHECK_MSG(dot / sqrt(a * b + 1e-30) >= 0.9999, "%s embed %zu cosine %.6f", c->where,
+                          r, dot / sqrt(a * b + 1e-30));
             }
         }
     } else {
@@ -462,9 +466,11 @@ static void test_r50(void) {
     CHECK_EQ_INT(rt_model_config_parse(yaml, strlen(yaml), "r50.outputs.h5:config", &cfg), RT_OK);
     rt_free(yaml);
     // tools/make_fixtures.py R50_BIASES: the class-score biases of the formula model
-    static const float bias[9] = {-7.67f, -3.87f, -5.44f, -1.52f, -5.74f, -4.42f, -5.03f, -3.02f, 0.0f};
+    static const float bias[9] = {-7.67f, -3.87f, -5.44f, -1.52f, -5.74f,
+                                  -4.42f, -5.03f, -3.02f, 0.0f};
     rt_weights_override ov[9];
-    for (int i = 0; i < 9; i++) ov[i] = (rt_weights_override){"roi_head.bbox_head.fc_cls.bias", i, bias[i]};
+    for (int i = 0; i < 9; i++)
+        ov[i] = (rt_weights_override){"roi_head.bbox_head.fc_cls.bias", i, bias[i]};
     char path[4300];
     snprintf(path, sizeof path, "%s/r50.h5", test_tmpdir());
     CHECK_EQ_INT(rt_weights_formula_write(path, &cfg, ov, 9), RT_OK);

@@ -71,12 +71,13 @@ static void test_overlay(void) {
 static void test_command(void) {
     char cmd[8192], out[8192];
     const char *d = test_tmpdir();
-    snprintf(cmd, sizeof cmd,
-             "cd '%s' && '%s' synth --out data --videos 2 --frames 6 --seed 2 --size 160x96 && "
-             "mkdir out && printf 'dataset: {format: synth, root: data}\\nmodel: {weights: %s/tests/"
-             "fixtures/tiny.weights.h5}\\noutput: {archive: out/run.h5}\\n' > job.yaml && "
-             "'%s' run job.yaml",
-             d, test_pcan(), getenv("PWD") ? getenv("PWD") : ".", test_pcan());
+    snprintf(
+        cmd, sizeof cmd,
+        "cd '%s' && '%s' synth --out data --videos 2 --frames 6 --seed 2 --size 160x96 && "
+        "mkdir out && printf 'dataset: {format: synth, root: data}\\nmodel: {weights: %s/tests/"
+        "fixtures/tiny.weights.h5}\\noutput: {archive: out/run.h5}\\n' > job.yaml && "
+        "'%s' run job.yaml",
+        d, test_pcan(), getenv("PWD") ? getenv("PWD") : ".", test_pcan());
     int rc = test_run_cmd(cmd, out, sizeof out);
     CHECK_MSG(rc == 0, "run: %s", out);
     snprintf(cmd, sizeof cmd,

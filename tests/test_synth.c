@@ -33,7 +33,8 @@ static int load_gt(const char *path, gt_line *lines, int cap, int h, int w) {
         l->id = id;
         l->cls = cls;
         rt_rle_init(&l->rle);
-        CHECK_EQ_INT(rt_rle_from_string(&l->rle, (uint32_t)h, (uint32_t)w, rle, strlen(rle)), RT_OK);
+        CHECK_EQ_INT(rt_rle_from_string(&l->rle, (uint32_t)h, (uint32_t)w, rle, strlen(rle)),
+                     RT_OK);
     }
     fclose(f);
     return n;
@@ -57,7 +58,8 @@ static void test_deterministic(void) {
     CHECK_MSG(test_run_cmd(cmd, out, sizeof out) == 0, "same seed differs: %s", out);
     snprintf(cmd, sizeof cmd, "cmp '%s/a/instances_txt/0000.txt' '%s/c/instances_txt/0000.txt'",
              dir, dir);
-    CHECK_MSG(test_run_cmd(cmd, out, sizeof out) != 0, "different seeds gave the same ground truth");
+    CHECK_MSG(test_run_cmd(cmd, out, sizeof out) != 0,
+              "different seeds gave the same ground truth");
     snprintf(cmd, sizeof cmd, "cat '%s/a/classes.txt'", dir);
     test_run_cmd(cmd, out, sizeof out);
     CHECK_EQ_STR(out, "car\npedestrian\nbicycle\n");
@@ -160,7 +162,8 @@ static void test_decodable(void) {
              dir);
     CHECK_EQ_INT(test_run_cmd(cmd, out, sizeof out), 0);
     CHECK_CONTAINS(out, "h264,128,96,9");
-    snprintf(args, sizeof args, "--out '%s/j' --videos 2 --frames 5 --seed 3 --jpeg --first 7", dir);
+    snprintf(args, sizeof args, "--out '%s/j' --videos 2 --frames 5 --seed 3 --jpeg --first 7",
+             dir);
     CHECK_EQ_INT(run(args, out, sizeof out), 0);
     snprintf(cmd, sizeof cmd, "ls '%s/j/frames/0008' | wc -l; ls '%s/j/instances_txt'", dir, dir);
     test_run_cmd(cmd, out, sizeof out);
@@ -179,9 +182,8 @@ static void test_usage(void) {
     CHECK_CONTAINS(out, "missing --out");
     CHECK_EQ_INT(run("--out /tmp/x --videos 1 --frames 1 --seed 1 --size 100", out, sizeof out), 2);
     CHECK_CONTAINS(out, "--size: expected WxH");
-    CHECK_EQ_INT(run("--out /tmp/x --videos 1 --frames 1 --seed 1 --difficulty brutal", out,
-                     sizeof out),
-                 2);
+    CHECK_EQ_INT(
+        run("--out /tmp/x --videos 1 --frames 1 --seed 1 --difficulty brutal", out, sizeof out), 2);
     CHECK_CONTAINS(out, "expected easy, normal or hard");
     CHECK_EQ_INT(run("--out /tmp/x --videos 0 --frames 1 --seed 1", out, sizeof out), 2);
     CHECK_EQ_INT(run("--out /tmp/x --frames 1 --seed 1", out, sizeof out), 2);
