@@ -230,7 +230,7 @@ static void plan_buffers(rt_stream *s) {
     const rt_model *m = s->m;
     const rt_model_config *c = &m->cfg;
     const int C = c->fpn.out_channels, nc = m->nclasses, A = m->anchors_per_loc;
-    const int R = s->max_props, D = s->max_dets, r7 = c->roi.bbox_roi_size * c->roi.bbox_roi_size;
+    const int R = s->max_props, D = s->max_dets;
     const int ms = c->roi.mask_roi_size, n14 = ms * ms, n28 = 4 * n14;
     const int kp = c->refine.pos_protos, kn = c->refine.neg_protos, rc = c->refine.channels;
 
@@ -314,7 +314,6 @@ static void plan_buffers(rt_stream *s) {
     FSLOT(s->tf_a, (size_t)D * c->roi.track_fc_channels);
     FSLOT(s->tf_b, (size_t)D * c->roi.track_fc_channels);
     FSLOT(s->embeds, (size_t)D * c->roi.embed_channels);
-    (void)r7;
 
     int kmax = RT_MAX(kp, kn);
     FSLOT(s->xa, (size_t)D * C * n14);

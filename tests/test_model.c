@@ -79,8 +79,7 @@ static void setup(void) {
 }
 
 // Runs video v through a stream; copies every frame's results into out (may be NULL).
-static void run_video(rt_model *m, rt_stream *s, int v, frame_copy *out,
-                      uint64_t *allocs_after_first) {
+static void run_video(rt_stream *s, int v, frame_copy *out, uint64_t *allocs_after_first) {
     for (int t = 0; t < FRAMES; t++) {
         rt_image im = {W, H, W * 3, g_frames[v][t]};
         const rt_frame_results *r;
@@ -92,7 +91,6 @@ static void run_video(rt_model *m, rt_stream *s, int v, frame_copy *out,
         CHECK_EQ_INT(r->frame, t);
         if (out) copy_results(r, &out[t]);
     }
-    (void)m;
 }
 
 static void test_invariants_and_no_alloc(void) {
@@ -103,7 +101,7 @@ static void test_invariants_and_no_alloc(void) {
     CHECK_EQ_INT(rt_stream_init(m, NULL, &s), RT_OK);
     frame_copy res[FRAMES];
     uint64_t allocs = 0;
-    run_video(m, s, 0, res, &allocs);
+    run_video(s, 0, res, &allocs);
     CHECK_EQ_INT(allocs, 0);
     int total = 0, carried = 0;
     for (int t = 0; t < FRAMES; t++) {
@@ -144,11 +142,11 @@ static void run_all(int threads, frame_copy out[2][FRAMES], rt_prototype_memory 
     rt_stream_params p = rt_stream_default_params();
     p.prototype_memory = mode;
     RT_ASSERT(rt_stream_init(m, &p, &a) == RT_OK);
-    run_video(m, a, 0, out[0], NULL);
+    run_video(a, 0, out[0], NULL);
     p.previous = a;
     RT_ASSERT(rt_stream_init(m, &p, &b) == RT_OK);
     rt_stream_free(&a);
-    run_video(m, b, 1, out[1], NULL);
+    run_video(b, 1, out[1], NULL);
     rt_stream_free(&b);
     rt_model_close(&m);
 }
@@ -178,7 +176,7 @@ static void test_threads_and_modes(void) {
     RT_ASSERT(rt_model_open(g_weights, NULL, &m) == RT_OK);
     rt_stream *s;
     RT_ASSERT(rt_stream_init(m, NULL, &s) == RT_OK);
-    run_video(m, s, 1, alone, NULL);
+    run_video(s, 1, alone, NULL);
     int diff_alone = 0;
     for (int t = 0; t < FRAMES; t++) diff_alone += !same_results(&one[1][t], &alone[t]);
     CHECK_EQ_INT(diff_alone, 0);
@@ -201,7 +199,7 @@ static void test_empty_frames_and_errors(void) {
     rt_stream *s;
     CHECK_EQ_INT(rt_stream_init(m, NULL, &s), RT_OK);
     frame_copy res[FRAMES];
-    run_video(m, s, 0, res, NULL);
+    run_video(s, 0, res, NULL);
     for (int t = 0; t < FRAMES; t++) CHECK_EQ_INT(res[t].count, 0);
     rt_image im = {W / 2, H, W / 2 * 3, g_frames[0][0]};
     const rt_frame_results *r;

@@ -374,8 +374,8 @@ static herr_t collect(hid_t g, const char *name, const H5L_info_t *info, void *o
 }
 
 // Runs `frames` (uint8 [F,H,W,3]) through a stream and compares every frame with group prefix.
-static void run_and_compare(rt_model *m, rt_stream *s, hid_t out, const char *prefix,
-                            const uint8_t *frames, int F, int H, int W) {
+static void run_and_compare(rt_stream *s, hid_t out, const char *prefix, const uint8_t *frames,
+                            int F, int H, int W) {
     probes ps = {0};
     rt_stream_set_probe(s, on_probe, &ps);
     double worst = 0;
@@ -410,7 +410,6 @@ static void run_and_compare(rt_model *m, rt_stream *s, hid_t out, const char *pr
            prefix, F, compared, skipped, worst, worst_at);
     rt_stream_set_probe(s, NULL, NULL);
     clear(&ps);
-    (void)m;
 }
 
 static uint8_t *read_frames(hid_t f, const char *name, int *F, int *H, int *W) {
@@ -441,11 +440,11 @@ static void test_tiny(void) {
         p.prototype_memory = mode ? RT_PROTOTYPE_MEMORY_RANK : RT_PROTOTYPE_MEMORY_VIDEO;
         rt_stream *a, *b;
         CHECK_EQ_INT(rt_stream_init(m, &p, &a), RT_OK);
-        run_and_compare(m, a, out, mode ? "/rank/v0" : "/video/v0", v0, F0, H, W);
+        run_and_compare(a, out, mode ? "/rank/v0" : "/video/v0", v0, F0, H, W);
         p.previous = a;
         CHECK_EQ_INT(rt_stream_init(m, &p, &b), RT_OK);
         rt_stream_free(&a);
-        run_and_compare(m, b, out, mode ? "/rank/v1" : "/video/v1", v1, F1, H, W);
+        run_and_compare(b, out, mode ? "/rank/v1" : "/video/v1", v1, F1, H, W);
         rt_stream_free(&b);
     }
     rt_model_close(&m);
@@ -480,7 +479,7 @@ static void test_r50(void) {
     CHECK_EQ_INT(rt_model_open(path, NULL, &m), RT_OK);
     rt_stream *s;
     CHECK_EQ_INT(rt_stream_init(m, NULL, &s), RT_OK);
-    run_and_compare(m, s, out, "/video/v0", frames, F, H, W);
+    run_and_compare(s, out, "/video/v0", frames, F, H, W);
     rt_stream_free(&s);
     rt_model_close(&m);
     free(frames);
