@@ -498,7 +498,8 @@ const char *cmd_metrics_protocol_name(cmd_metrics_protocol pr) { return PROTOCOL
 static const char *const TOP_KEYS[] = {"dataset", "model", "output", "run", "metrics", NULL};
 static const char *const DATASET_KEYS[] = {"format",  "root",    "gt",      "split",
                                            "include", "exclude", "classes", NULL};
-static const char *const MODEL_KEYS[] = {"weights", "prototype_memory", "test", "tracker", NULL};
+static const char *const MODEL_KEYS[] = {"weights", "prototype_memory", "test", "tracker",
+                                         "refine_head", NULL};
 static const char *const TEST_KEYS[] = {"score_thr", "nms_iou", "max_per_img", "mask_thr", NULL};
 static const char *const TRACKER_KEYS[] = {"init_score_thr",
                                            "obj_score_thr",
@@ -624,7 +625,8 @@ static rt_status on_model(parser *p, const char *sec, int idx, int k, int v, voi
         return st;
     }
     case 2: return walk_map(p, v, "model.test", TEST_KEYS, on_test, NULL);
-    default: return walk_map(p, v, "model.tracker", TRACKER_KEYS, on_tracker, NULL);
+    case 3: return walk_map(p, v, "model.tracker", TRACKER_KEYS, on_tracker, NULL);
+    default: return get_bool(p, v, key, &job->model.refine_head);
     }
 }
 
@@ -772,6 +774,7 @@ void cmd_job_defaults(cmd_job *job) {
     memset(job, 0, sizeof *job);
     job->dataset.format = CMD_DATASET_VIDEOS;
     job->model.prototype_memory = CMD_PROTOTYPE_MEMORY_VIDEO;
+    job->model.refine_head = true;
     job->model.test.score_thr = NAN;
     job->model.test.nms_iou = NAN;
     job->model.test.mask_thr = NAN;
@@ -1053,6 +1056,7 @@ void cmd_job_print(const cmd_job *job, FILE *f) {
     print_int(f, "memo_tracklet_frames", job->model.tracker.memo_tracklet_frames);
     print_int(f, "memo_backdrop_frames", job->model.tracker.memo_backdrop_frames);
     print_num(f, "memo_momentum", job->model.tracker.memo_momentum);
+    fprintf(f, "  refine_head: %s\n", job->model.refine_head ? "true" : "false");
     fprintf(f, "output:\n  archive: %s\n  spool: %s\n  exports:%s\n", job->output.archive,
             job->output.spool, job->output.n_exports ? "" : " []");
     for (int i = 0; i < job->output.n_exports; i++) {

@@ -102,6 +102,7 @@ typedef struct cmd_job {
     struct {
         char *weights; // absolute
         cmd_prototype_memory prototype_memory;
+        bool refine_head; // true; false = ablation (FCN masks pasted, runtime/model.h)
         struct {
             double score_thr, nms_iou, mask_thr; // NaN = from the weights
             int max_per_img;                     // -1 = from the weights

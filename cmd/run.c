@@ -100,6 +100,9 @@ void cmd_run_config_text(const cmd_job *j, char *b, size_t cap) {
         j->model.tracker.memo_tracklet_frames < 0 ? NAN : j->model.tracker.memo_tracklet_frames);
     num(b, cap, &o, "model.tracker.memo_backdrop_frames",
         j->model.tracker.memo_backdrop_frames < 0 ? NAN : j->model.tracker.memo_backdrop_frames);
+    // Only when off, so that the hashes of spools from before the switch existed stay valid.
+    if (!j->model.refine_head)
+        o += (size_t)snprintf(b + o, cap - o, "model.refine_head false\n");
 }
 
 static rt_status list_dataset(void *ctx, const cmd_job *job, shard_plan *plan) {

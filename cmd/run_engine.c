@@ -17,6 +17,7 @@ typedef struct engine {
     rt_model *model;
     rt_stream *previous; // RANK mode: the last video's stream
     rt_prototype_memory memory;
+    bool refine_head;
 } engine;
 
 static rt_status engine_setup(void *ctx, const cmd_job *job, int threads) {
@@ -37,6 +38,7 @@ static rt_status engine_setup(void *ctx, const cmd_job *job, int threads) {
     e->memory = job->model.prototype_memory == CMD_PROTOTYPE_MEMORY_RANK
                     ? RT_PROTOTYPE_MEMORY_RANK
                     : RT_PROTOTYPE_MEMORY_VIDEO;
+    e->refine_head = job->model.refine_head;
     return rt_model_open(job->model.weights, &mp, &e->model);
 }
 
@@ -60,6 +62,7 @@ static rt_status engine_process(void *ctx, const shard_plan_video *v, shard_sink
     shard_sink_set_info(sink, info->width, info->height, info->fps);
     rt_stream_params sp = rt_stream_default_params();
     sp.prototype_memory = e->memory;
+    sp.refine_head = e->refine_head;
     sp.previous = e->memory == RT_PROTOTYPE_MEMORY_RANK ? e->previous : NULL;
     if ((st = rt_stream_init(e->model, &sp, &s)) != RT_OK) goto done;
     if (e->memory == RT_PROTOTYPE_MEMORY_RANK) rt_stream_free(&e->previous);

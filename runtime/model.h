@@ -51,6 +51,10 @@ typedef struct rt_stream_params {
     // In RANK mode: the stream whose refine-head buffers this one continues (NULL = the
     // weights' values). The caller keeps the previous stream alive until this init returns.
     const rt_stream *previous;
+    // Ablation (default true): false replaces the instance-level PCAM's refined masks by the FCN
+    // mask head's logits of each detection's class; the head still runs and its prototype
+    // buffers still advance, so only the pasted masks (and the tracker's memory masks) change.
+    bool refine_head;
 } rt_stream_params;
 
 // A frame: packed RGB uint8, row-major, `stride` bytes per row. Borrowed for the call.

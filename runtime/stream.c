@@ -146,7 +146,7 @@ static void probe_t(rt_stream *s, const char *name, const rt_tensor *t) {
 }
 
 rt_stream_params rt_stream_default_params(void) {
-    rt_stream_params p = {RT_PROTOTYPE_MEMORY_VIDEO, 0, NULL};
+    rt_stream_params p = {RT_PROTOTYPE_MEMORY_VIDEO, 0, NULL, true};
     return p;
 }
 
@@ -1010,6 +1010,14 @@ static rt_status run_refine(rt_stream *s, const rt_tracker_match_result *mr) {
         return st;
     probe_f(s, "refine_pos_z", s->pz, 3, R, ms, ms, 0);
     probe_f(s, "refine_logits", s->refine_pred, 3, R, 2 * ms, 2 * ms, 0);
+    if (!s->params.refine_head) {
+        for (int r = 0; r < R; r++) {
+            int idx = mr->index[r], label = s->det_labels[idx];
+            memcpy(s->refine_pred + (size_t)r * n28, s->mask_pred + ((size_t)idx * nc + label) * n28,
+                   n28 * sizeof(float));
+        }
+    }
+    probe_f(s, "mask_final", s->refine_pred, 3, R, 2 * ms, 2 * ms, 0);
     return RT_OK;
 }
 

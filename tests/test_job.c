@@ -203,6 +203,7 @@ static void test_defaults_and_paths(void) {
     CHECK_EQ_INT(job.run.retries, 1);
     CHECK_EQ_INT(job.run.threads_per_rank, 0);
     CHECK_EQ_INT(job.model.prototype_memory, CMD_PROTOTYPE_MEMORY_VIDEO);
+    CHECK(job.model.refine_head);
     CHECK(isnan(job.model.test.score_thr));
     CHECK_EQ_INT(job.model.tracker.memo_tracklet_frames, -1);
     CHECK_EQ_INT(job.metrics.enabled, CMD_AUTO);
@@ -211,7 +212,8 @@ static void test_defaults_and_paths(void) {
     cmd_job_free(&job);
 
     CHECK_EQ_INT(parse_text("dataset: {format: synth, root: /abs/./x/../y}\nmodel: {weights: "
-                            "w.h5, prototype_memory: rank, tracker: {memo_tracklet_frames: 4}}\n"
+                            "w.h5, prototype_memory: rank, tracker: {memo_tracklet_frames: 4}, "
+                            "refine_head: false}\n"
                             "output: {archive: a/../b.h5, spool: sp}\nrun: {threads_per_rank: "
                             "auto, max_videos: 7}\nmetrics: {enabled: true, protocol: bdd100k, "
                             "classes: car}\n",
@@ -222,6 +224,7 @@ static void test_defaults_and_paths(void) {
     CHECK_EQ_STR(job.output.archive, want);
     CHECK_EQ_INT(job.model.prototype_memory, CMD_PROTOTYPE_MEMORY_RANK);
     CHECK_EQ_INT(job.model.tracker.memo_tracklet_frames, 4);
+    CHECK(!job.model.refine_head);
     CHECK_EQ_INT(job.run.max_videos, 7);
     CHECK_EQ_INT(job.metrics.enabled, CMD_TRUE);
     CHECK_EQ_INT(job.metrics.classes.count, 1);

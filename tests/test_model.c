@@ -93,6 +93,67 @@ static void run_video(rt_stream *s, int v, frame_copy *out, uint64_t *allocs_aft
     }
 }
 
+// What the refine-ablation test needs from one step: the FCN logits, the detections' labels,
+// the tracked detections' indices and the refined and final 28x28 logits.
+typedef struct ablation_probe {
+    float mask_pred[64 * 8 * 784], refine[64 * 784], final[64 * 784];
+    int labels[64], index[64], n_det, n_cls, n_trk, frames_checked, mismatches, refined_differs;
+} ablation_probe;
+
+static void on_ablation_probe(void *ctx, const char *name, rt_probe_type type, const void *data,
+                              int ndim, const int *dims) {
+    ablation_probe *a = ctx;
+    size_t n = 1;
+    for (int i = 0; i < ndim; i++) n *= (size_t)dims[i];
+    if (!strcmp(name, "mask_pred") && n <= sizeof a->mask_pred / sizeof(float)) {
+        memcpy(a->mask_pred, data, n * sizeof(float));
+        a->n_det = dims[0];
+        a->n_cls = dims[1];
+    } else if (!strcmp(name, "det_labels") && type == RT_PROBE_I32 && dims[0] <= 64) {
+        memcpy(a->labels, data, (size_t)dims[0] * sizeof(int));
+    } else if (!strcmp(name, "track_index") && dims[0] <= 64) {
+        memcpy(a->index, data, (size_t)dims[0] * sizeof(int));
+        a->n_trk = dims[0];
+    } else if (!strcmp(name, "refine_logits") && n <= sizeof a->refine / sizeof(float)) {
+        memcpy(a->refine, data, n * sizeof(float));
+    } else if (!strcmp(name, "mask_final") && n <= sizeof a->final / sizeof(float)) {
+        memcpy(a->final, data, n * sizeof(float));
+        const size_t n28 = n / (size_t)dims[0];
+        for (int r = 0; r < a->n_trk; r++) {
+            const float *fcn = a->mask_pred + ((size_t)a->index[r] * a->n_cls +
+                                               a->labels[a->index[r]]) * n28;
+            a->mismatches += memcmp(a->final + r * n28, fcn, n28 * sizeof(float)) != 0;
+            a->refined_differs |= memcmp(a->refine + r * n28, fcn, n28 * sizeof(float)) != 0;
+        }
+        a->frames_checked++;
+    }
+}
+
+// model.refine_head: false pastes the FCN mask head's logits of each tracked detection's class
+// instead of the instance-level PCAM's; on (the default) pastes the refined ones.
+static void test_refine_ablation(void) {
+    rt_threads_set(1);
+    rt_model *m;
+    RT_ASSERT(rt_model_open(g_weights, NULL, &m) == RT_OK);
+    static ablation_probe off, on;
+    for (int k = 0; k < 2; k++) {
+        ablation_probe *a = k ? &on : &off;
+        rt_stream_params p = rt_stream_default_params();
+        CHECK(p.refine_head);
+        p.refine_head = k == 1;
+        rt_stream *s;
+        RT_ASSERT(rt_stream_init(m, &p, &s) == RT_OK);
+        rt_stream_set_probe(s, on_ablation_probe, a);
+        run_video(s, 0, NULL, NULL);
+        rt_stream_free(&s);
+    }
+    CHECK(off.frames_checked > 0);
+    CHECK_EQ_INT(off.mismatches, 0);    // off: final = FCN logits, exactly
+    CHECK(off.refined_differs);         // ... although the head computed something else
+    CHECK(on.mismatches > 0);           // on: the refined logits are pasted
+    rt_model_close(&m);
+}
+
 static void test_invariants_and_no_alloc(void) {
     rt_threads_set(1);
     rt_model *m;
@@ -236,5 +297,6 @@ int main(void) {
     TEST_RUN(test_invariants_and_no_alloc);
     TEST_RUN(test_threads_and_modes);
     TEST_RUN(test_empty_frames_and_errors);
+    TEST_RUN(test_refine_ablation);
     return test_finish();
 }
