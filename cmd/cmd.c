@@ -102,13 +102,16 @@ const cmd_entry cmd_table[] = {
      "table. --json writes the rows with the reference tools' field names at full precision.\n"
      "Exit 2: bad arguments or inputs; 1: runtime failure.\n",
      cmd_eval_main},
-    {"export", "write an archive's tracks as KITTI MOTS / MOTS20 txt (pseudo-labels)",
-     "usage: pcan export ARCHIVE --format kitti-mots|mots20 --out DIR [--min-score X]\n"
-     "                   [--min-track-len N] [--classes a,b]\n"
+    {"export", "write an archive's tracks in dataset formats (results, pseudo-labels)",
+     "usage: pcan export ARCHIVE --format F --out DIR [--min-score X] [--min-track-len N]\n"
+     "                   [--classes a,b] [--annotations YTVIS.json]\n"
      "\n"
-     "Writes DIR/<video>.txt per video (masks de-overlapped by score) and DIR/classes.txt\n"
-     "(class ids: car 1, pedestrian 2 when present, else class index + 1). Filters drop rows\n"
-     "below --min-score, tracks shorter than --min-track-len frames and other classes.\n",
+     "F: kitti-mots, mots20 (DIR/<video>.txt and DIR/classes.txt; car 1, pedestrian 2 when\n"
+     "present, else class index + 1), scalabel (DIR/<video>.json, BDD100K MOTS), bdd-bitmask\n"
+     "(DIR/<video>/<video>-NNNNNNN.png, RGBA), youtube-vis (DIR/results.json; --annotations\n"
+     "gives the dataset's video and category ids). Masks are de-overlapped by score. Filters\n"
+     "drop rows below --min-score, tracks shorter than --min-track-len frames and other classes.\n"
+     "Failed videos are skipped. Exit 2: bad arguments or inputs; 1: runtime failure.\n",
      cmd_export_main},
     {NULL, NULL, NULL, NULL},
 };

@@ -21,6 +21,7 @@ int cmd_export_main(int argc, char **argv) {
         if (!strcmp(a, "--format")) format = val;
         else if (!strcmp(a, "--out")) p.dir = val;
         else if (!strcmp(a, "--classes")) classes = val;
+        else if (!strcmp(a, "--annotations")) p.ytvis_annotations = val;
         else if (!strcmp(a, "--min-score")) {
             p.min_score = strtod(val, &end);
             if (*end || end == val) return cmd_usage_error("export", "--min-score: not a number: '%s'", val);
@@ -60,7 +61,7 @@ int cmd_export_main(int argc, char **argv) {
         rc = st == RT_ERR_CONFIG ? CMD_EXIT_USAGE : CMD_EXIT_RUNTIME;
         goto done;
     }
-    fprintf(stderr, "pcan export: wrote %s\n", p.dir);
+    fprintf(stderr, "pcan export: wrote %s (%s)\n", p.dir, format);
     rc = CMD_EXIT_OK;
 done:
     merge_archive_close(&ar);

@@ -85,7 +85,7 @@ static void test_export(void) {
              test_pcan());
     CHECK_EQ_INT(sh(out, sizeof out, "%s", cmd), 0);
     CHECK_CONTAINS(out, "0\n");
-    snprintf(cmd, sizeof cmd, "'%s' export out/run.h5 --format scalabel --out s", test_pcan());
+    snprintf(cmd, sizeof cmd, "'%s' export out/run.h5 --format bogus --out s", test_pcan());
     CHECK_EQ_INT(sh(out, sizeof out, "%s", cmd), 2);
 }
 
