@@ -1,11 +1,11 @@
 // pcan eval — scores an archive against a dataset's ground truth (merge/evaluate.h).
-#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cmd/cmd.h"
 #include "merge/evaluate.h"
+#include "merge/report.h"
 
 typedef struct eval_opts {
     const char *gt, *format, *split, *results, *json;
@@ -13,113 +13,19 @@ typedef struct eval_opts {
     bool per_video;
 } eval_opts;
 
-// TrackEval's summary number format: floats as 100·x with 5 significant digits, ints plain.
-static void put_value(FILE *f, const merge_field *fd, const void *row, double scale) {
-    double x = merge_field_value(fd, row);
-    if (fd->type == 'i') fprintf(f, " %-10lld", (long long)x);
-    else if (isnan(x)) fprintf(f, " %-10s", "nan");
-    else fprintf(f, " %-10.5g", scale * x);
-}
-
-static void te_header(FILE *f, const char *title) {
-    size_t n;
-    const merge_field *fd = merge_te_fields(&n);
-    fprintf(f, "%-35s", title);
-    for (size_t i = 0; i < n; i++) fprintf(f, " %-10s", fd[i].mots_name);
-    fputc('\n', f);
-}
-
-static void te_line(FILE *f, const char *name, const merge_te_row *row) {
-    size_t n;
-    const merge_field *fd = merge_te_fields(&n);
-    fprintf(f, "%-35s", name);
-    for (size_t i = 0; i < n; i++) put_value(f, &fd[i], row, 100.0);
-    fputc('\n', f);
-}
-
 static void on_video(void *ctx, const char *video, const merge_metrics_params *mp,
                      const merge_video_result *r) {
-    const eval_opts *o = ctx;
-    if (o->protocol != MERGE_PROTOCOL_TRACKEVAL) return;
-    for (size_t c = 0; c < mp->n_classes; c++) {
-        merge_te_row row;
-        merge_video_te_row(r, c, &row);
-        char name[160];
-        snprintf(name, sizeof name, "%s/%s", video, mp->class_name[c]);
-        te_line(stdout, name, &row);
-    }
-}
-
-static void json_num(FILE *f, double x) {
-    if (isfinite(x)) fprintf(f, "%.17g", x);
-    else fputs("null", f);
-}
-
-static void json_row(FILE *f, const char *name, const merge_field *fd, size_t n, const void *row,
-                     bool last) {
-    fprintf(f, "    \"%s\": {", name);
-    for (size_t i = 0; i < n; i++) {
-        fprintf(f, "%s\"%s\": ", i ? ", " : "", fd[i].name);
-        json_num(f, merge_field_value(&fd[i], row));
-    }
-    fprintf(f, "}%s\n", last ? "" : ",");
+    (void)ctx;
+    merge_report_print_video(stdout, video, mp, r);
 }
 
 static int report(const eval_opts *o, const merge_eval_summary *s) {
-    const merge_totals *t = &s->totals;
-    const merge_metrics_params *mp = &t->params;
-    size_t nc = mp->n_classes, nf;
-    FILE *j = NULL;
-    if (o->json && !(j = fopen(o->json, "w"))) {
-        fprintf(stderr, "pcan eval: cannot write %s\n", o->json);
-        return CMD_EXIT_USAGE;
-    }
-    if (j) fputs("{\n  \"rows\": {\n", j);
-    if (o->protocol == MERGE_PROTOCOL_TRACKEVAL) {
-        const merge_field *fd = merge_te_fields(&nf);
-        merge_te_row rows[MERGE_MAX_CLASSES + 1];
-        for (size_t c = 0; c < nc; c++) merge_totals_te_row(t, c, &rows[c]);
-        merge_te_class_average(rows, nc, false, &rows[nc]);
-        for (size_t c = 0; c <= nc; c++) {
-            char title[64];
-            snprintf(title, sizeof title, "pcan-%s", c < nc ? mp->class_name[c] : "cls_comb_cls_av");
-            te_header(stdout, title);
-            te_line(stdout, "COMBINED", &rows[c]);
-            fputc('\n', stdout);
-            if (j) json_row(j, c < nc ? mp->class_name[c] : "cls_comb_cls_av", fd, nf, &rows[c], c == nc);
-        }
-    } else {
-        const merge_field *fd = merge_bdd_fields(&nf);
-        size_t nr = nc + mp->n_groups + 2;
-        merge_bdd_row rows[MERGE_MAX_CLASSES + MERGE_MAX_GROUPS + 2];
-        merge_totals_bdd_rows(t, rows);
-        printf("%-12s", "");
-        for (size_t i = 0; i < nf; i++) printf(" %8s", fd[i].mots_name);
-        putchar('\n');
-        for (size_t r = 0; r < nr; r++) {
-            const char *name = r < nc ? mp->class_name[r]
-                               : r < nc + mp->n_groups ? mp->group_name[r - nc]
-                               : r == nr - 2 ? "AVERAGE" : "OVERALL";
-            printf("%-12s", name);
-            for (size_t i = 0; i < nf; i++) {
-                double x = merge_field_value(&fd[i], &rows[r]);
-                if (fd[i].type == 'i') printf(" %8lld", (long long)x);
-                else if (isnan(x)) printf(" %8s", "nan");
-                else printf(" %8.1f", x);
-            }
-            putchar('\n');
-            if (j) json_row(j, name, fd, nf, &rows[r], r == nr - 1);
-        }
-    }
-    printf("videos %zu, missing from the archive %zu, archive videos without ground truth %zu, "
-           "masks %llu\n", s->n_videos, s->n_missing, s->n_no_gt, (unsigned long long)s->n_masks);
-    if (j) {
-        fprintf(j, "  },\n  \"videos\": %zu, \"missing\": %zu, \"no_gt\": %zu\n}\n", s->n_videos,
-                s->n_missing, s->n_no_gt);
-        if (fclose(j) != 0) {
-            fprintf(stderr, "pcan eval: cannot write %s\n", o->json);
-            return CMD_EXIT_RUNTIME;
-        }
+    merge_report_table t;
+    merge_report_table_make(s, &t);
+    merge_report_print(stdout, &t, s);
+    if (o->json && merge_report_write_json(o->json, &t, s) != RT_OK) {
+        fprintf(stderr, "pcan eval: %s\n", rt_error());
+        return CMD_EXIT_USAGE; // an unwritable output
     }
     return CMD_EXIT_OK;
 }

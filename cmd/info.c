@@ -120,6 +120,42 @@ static int info_weights(hid_t f, int list) {
     return CMD_EXIT_OK;
 }
 
+// The class-mean row of /metrics: a few headline fields (TrackEval rates ×100 as TrackEval prints
+// them; bdd100k's are already ×100).
+static void info_metrics(merge_archive *a) {
+    merge_archive_metrics *m = NULL;
+    if (merge_archive_read_metrics(a, &m) != RT_OK) {
+        printf("metrics: unreadable (%s)\n", rt_error());
+        return;
+    }
+    if (!m) return;
+    bool te = !strcmp(m->protocol, "trackeval");
+    static const char *const te_show[][2] = {{"HOTA", "HOTA"},   {"DetA", "DetA"},
+                                             {"AssA", "AssA"},   {"MOTA", "MOTSA"},
+                                             {"sMOTA", "sMOTSA"}, {"IDF1", "IDF1"},
+                                             {"IDSW", "IDSW"}};
+    static const char *const bdd_show[][2] = {
+        {"MOTA", "mMOTSA"}, {"MOTP", "mMOTSP"}, {"IDF1", "mIDF1"}, {"IDSw", "IDSw"}};
+    size_t n_show = te ? RT_COUNTOF(te_show) : RT_COUNTOF(bdd_show);
+    printf("metrics: %s, %lld videos (%lld without results), %s:", m->protocol,
+           (long long)m->videos, (long long)m->missing, m->mean_row);
+    for (size_t r = 0; r < m->n_rows; r++) {
+        if (strcmp(m->row_names[r], m->mean_row)) continue;
+        for (size_t k = 0; k < n_show; k++) {
+            const char *key = te ? te_show[k][0] : bdd_show[k][0];
+            const char *label = te ? te_show[k][1] : bdd_show[k][1];
+            for (size_t c = 0; c < m->n_cols; c++) {
+                if (strcmp(m->col_names[c], key)) continue;
+                double x = m->values[r * m->n_cols + c];
+                if (m->col_types[c] == 'i') printf(" %s %lld", label, (long long)x);
+                else printf(" %s %.3f", label, te ? 100.0 * x : x);
+            }
+        }
+    }
+    printf("\n");
+    merge_archive_metrics_free(&m);
+}
+
 // The /videos summary through the archive reader; `list` adds one line per video.
 static void info_videos(const char *path, int list) {
     merge_archive *a = NULL;
@@ -151,6 +187,7 @@ static void info_videos(const char *path, int list) {
         shown++;
     }
     if (failed > shown) printf("  ... and %zu more failed videos\n", failed - shown);
+    info_metrics(a);
     if (list)
         for (size_t i = 0; i < n; i++) {
             const merge_archive_video *v = merge_archive_video_at(a, i);

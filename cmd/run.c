@@ -8,6 +8,8 @@
 
 #include "cmd/cmd.h"
 #include "merge/archive.h"
+#include "merge/evaluate.h"
+#include "merge/report.h"
 #include "runtime/h5util.h"
 #include "runtime/model_config.h"
 #include "runtime/ops_gemm.h"
@@ -105,19 +107,27 @@ void cmd_run_config_text(const cmd_job *j, char *b, size_t cap) {
         o += (size_t)snprintf(b + o, cap - o, "model.refine_head false\n");
 }
 
+// The job's dataset as shard/datasets reads it (the same for listing and for metrics).
+static rt_status job_dataset_params(const cmd_job *job, shard_dataset_params *p) {
+    *p = shard_dataset_default_params();
+    rt_status st = shard_dataset_format_parse(cmd_dataset_format_name(job->dataset.format),
+                                              &p->format);
+    if (st != RT_OK) return st;
+    p->root = job->dataset.root;
+    p->gt = job->dataset.gt;
+    p->split = job->dataset.split;
+    p->include = (const char *const *)job->dataset.include.items;
+    p->n_include = (size_t)job->dataset.include.count;
+    p->exclude = (const char *const *)job->dataset.exclude.items;
+    p->n_exclude = (size_t)job->dataset.exclude.count;
+    return RT_OK;
+}
+
 static rt_status list_dataset(void *ctx, const cmd_job *job, shard_plan *plan) {
     (void)ctx;
-    shard_dataset_params p = shard_dataset_default_params();
-    rt_status st = shard_dataset_format_parse(cmd_dataset_format_name(job->dataset.format),
-                                              &p.format);
+    shard_dataset_params p;
+    rt_status st = job_dataset_params(job, &p);
     if (st != RT_OK) return st;
-    p.root = job->dataset.root;
-    p.gt = job->dataset.gt;
-    p.split = job->dataset.split;
-    p.include = (const char *const *)job->dataset.include.items;
-    p.n_include = (size_t)job->dataset.include.count;
-    p.exclude = (const char *const *)job->dataset.exclude.items;
-    p.n_exclude = (size_t)job->dataset.exclude.count;
     shard_dataset *ds = NULL;
     if ((st = shard_dataset_init(&p, &ds)) != RT_OK) return st;
     for (size_t i = 0; i < ds->n_videos && st == RT_OK; i++)
@@ -179,8 +189,158 @@ static rt_status load_job(const run_opts *o, cmd_job *job, identity *idn, MPI_Co
     return shard_mpi_agree(st, comm);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Metrics in the merge stage (DESIGN.md): when the job wants them and the dataset has ground
+// truth, every rank evaluates a share of the finished archive's videos before its rename
+// (merge_evaluate_collective), /metrics is added collectively, and rank 0 prints the table and
+// writes the report JSON beside the archive. A metrics failure never costs the archive: it is
+// written without /metrics and the exit code says the run failed.
+
+typedef struct run_metrics {
+    shard_dataset *ds; // every rank; NULL: no metrics this run
+    merge_protocol protocol;
+    bool verbose;
+    merge_eval_summary *sum; // every rank, after the archive's finish step
+    double seconds;
+    bool failed; // evaluation failed on some rank (message in error)
+    char error[2048];
+} run_metrics;
+
+static void metrics_free(run_metrics *rm) {
+    shard_dataset_free(&rm->ds);
+    merge_eval_summary_free(&rm->sum);
+}
+
+static bool format_has_gt(cmd_dataset_format f) {
+    return f == CMD_DATASET_KITTI_MOTS || f == CMD_DATASET_MOTS20 || f == CMD_DATASET_SYNTH ||
+           f == CMD_DATASET_BDD100K_MOTS || f == CMD_DATASET_YOUTUBE_VIS;
+}
+
+// Collective: opens the dataset on every rank when metrics are wanted. `enabled: auto` skips
+// quietly when the dataset has no ground truth and with a warning when it cannot be read;
+// `enabled: true` makes those an error (returned; the archive is still written).
+static rt_status metrics_prepare(const char *me, const cmd_job *job, bool verbose,
+                                 run_metrics *rm, MPI_Comm comm) {
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    memset(rm, 0, sizeof *rm);
+    rm->verbose = verbose;
+    bool forced = job->metrics.enabled == CMD_TRUE;
+    if (job->metrics.enabled == CMD_FALSE) return RT_OK;
+    if (!forced && !job->dataset.gt && !format_has_gt(job->dataset.format)) return RT_OK;
+    if (job->metrics.protocol == CMD_METRICS_YOUTUBE_VIS) {
+        if (rank == 0)
+            fprintf(stderr, "%s: warning: metrics.protocol youtube-vis is not computed by the run "
+                            "yet; no /metrics\n", me);
+        return RT_OK;
+    }
+    if (rank == 0 && job->metrics.classes.count)
+        fprintf(stderr, "%s: warning: metrics.classes is not applied yet; every class of the "
+                        "dataset is evaluated\n", me);
+    rm->protocol = job->metrics.protocol == CMD_METRICS_BDD100K ? MERGE_PROTOCOL_BDD100K
+                                                                : MERGE_PROTOCOL_TRACKEVAL;
+    shard_dataset_params p;
+    rt_status st = job_dataset_params(job, &p);
+    p.require_sources = false;
+    if (st == RT_OK) st = shard_dataset_init(&p, &rm->ds);
+    st = shard_mpi_agree(st, comm);
+    size_t with_gt = 0;
+    for (size_t i = 0; st == RT_OK && i < rm->ds->n_videos; i++) with_gt += rm->ds->videos[i].has_gt;
+    if (st == RT_OK && with_gt == 0) {
+        if (rank == 0 && forced)
+            fprintf(stderr, "%s: warning: metrics.enabled is true but no video of the dataset has "
+                            "ground truth; no /metrics\n", me);
+        shard_dataset_free(&rm->ds);
+        return RT_OK;
+    }
+    if (st != RT_OK) {
+        shard_dataset_free(&rm->ds);
+        if (forced) return rt_error_wrap(st, "metrics: the dataset's ground truth");
+        if (rank == 0)
+            fprintf(stderr, "%s: warning: no metrics: the dataset's ground truth cannot be read: "
+                            "%s\n", me, rt_error());
+        return RT_OK;
+    }
+    return RT_OK;
+}
+
+// merge_archive_params.finish: evaluates the complete temp archive and adds /metrics.
+static rt_status metrics_finish(void *ctx, const char *tmp_path, MPI_Comm comm) {
+    run_metrics *rm = ctx;
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    merge_eval_params ep = merge_eval_default_params(rm->protocol);
+    ep.log = rm->verbose ? stderr : NULL;
+    double t0 = rt_now();
+    rt_status st = merge_evaluate_collective(rm->ds, tmp_path, &ep, comm, &rm->sum);
+    rm->seconds = rt_now() - t0;
+    if (st != RT_OK) {
+        rm->failed = true;
+        snprintf(rm->error, sizeof rm->error, "%s", rt_error());
+        return RT_OK; // the archive without /metrics
+    }
+    merge_report_table t;
+    merge_report_table_make(rm->sum, &t);
+    const char *rows[MERGE_REPORT_MAX_ROWS], *cols[MERGE_REPORT_MAX_FIELDS];
+    char types[MERGE_REPORT_MAX_FIELDS];
+    double values[MERGE_REPORT_MAX_ROWS * MERGE_REPORT_MAX_FIELDS];
+    for (size_t r = 0; r < t.n_rows; r++) {
+        rows[r] = t.row_name[r];
+        for (size_t c = 0; c < t.n_fields; c++) values[r * t.n_fields + c] = t.value[r][c];
+    }
+    for (size_t c = 0; c < t.n_fields; c++) {
+        cols[c] = t.fields[c].name;
+        types[c] = t.fields[c].type;
+    }
+    merge_archive_metrics am = {
+        .protocol = merge_protocol_name(t.protocol),
+        .mean_row = t.row_name[t.mean_row],
+        .videos = (int64_t)rm->sum->n_videos,
+        .missing = (int64_t)rm->sum->n_missing,
+        .no_gt = (int64_t)rm->sum->n_no_gt,
+        .masks = (int64_t)rm->sum->n_masks,
+        .n_rows = t.n_rows,
+        .n_cols = t.n_fields,
+        .row_names = rows,
+        .col_names = cols,
+        .col_types = types,
+        .values = values,
+    };
+    return merge_archive_add_metrics(tmp_path, &am, comm);
+}
+
+// "<archive without .h5>.report.json".
+static void report_path(const char *archive, char *out, size_t cap) {
+    size_t n = strlen(archive);
+    if (n > 3 && !strcmp(archive + n - 3, ".h5")) n -= 3;
+    snprintf(out, cap, "%.*s.report.json", (int)n, archive);
+}
+
+// Rank 0, after the archive is in place: the table and the report. Returns the exit code.
+static int metrics_report(const char *me, const cmd_job *job, const run_metrics *rm, int rc) {
+    if (rm->failed) {
+        fprintf(stderr, "%s: metrics failed: %s; the archive has no /metrics\n", me, rm->error);
+        return CMD_EXIT_RUNTIME;
+    }
+    if (!rm->sum) return rc;
+    merge_report_table t;
+    merge_report_table_make(rm->sum, &t);
+    merge_report_print(stdout, &t, rm->sum);
+    fflush(stdout);
+    char path[4400];
+    report_path(job->output.archive, path, sizeof path);
+    if (merge_report_write_json(path, &t, rm->sum) != RT_OK) {
+        fprintf(stderr, "%s: %s\n", me, rt_error());
+        return CMD_EXIT_RUNTIME;
+    }
+    fprintf(stderr, "%s: metrics (%s) over %zu videos in %.2f s: /metrics and %s\n", me,
+            merge_protocol_name(rm->protocol), rm->sum->n_videos, rm->seconds, path);
+    return rc;
+}
+
 static rt_status do_merge(const cmd_job *job, const identity *idn, const char *config,
-                          const shard_plan *plan, MPI_Comm comm, merge_archive_stats *ms) {
+                          const shard_plan *plan, run_metrics *rm, MPI_Comm comm,
+                          merge_archive_stats *ms) {
     const char *classes[RT_MODEL_MAX_CLASSES];
     for (int i = 0; i < idn->n_classes; i++) classes[i] = idn->classes[i];
     const char **ids = NULL;
@@ -207,6 +367,10 @@ static rt_status do_merge(const cmd_job *job, const identity *idn, const char *c
         job->model.prototype_memory == CMD_PROTOTYPE_MEMORY_RANK ? "rank" : "video";
     mp.classes = classes;
     mp.n_classes = (size_t)idn->n_classes;
+    if (rm->ds) {
+        mp.finish = metrics_finish;
+        mp.finish_ctx = rm;
+    }
     st = merge_archive_write(&mp, comm, ms);
     rt_free(ids);
     return st;
@@ -223,6 +387,8 @@ static int run_collective(const run_opts *o, const cmd_run_hooks *hooks, MPI_Com
     shard_plan_init(&plan);
     int rc = CMD_EXIT_OK;
     char config[4096];
+    run_metrics rm;
+    memset(&rm, 0, sizeof rm);
 
     rt_status st = load_job(o, &job, &idn, comm);
     if (st != RT_OK) {
@@ -236,15 +402,21 @@ static int run_collective(const run_opts *o, const cmd_run_hooks *hooks, MPI_Com
 
     if (o->merge_only) {
         merge_archive_stats ms;
-        st = do_merge(&job, &idn, config, NULL, comm, &ms);
+        bool metrics_ok = metrics_prepare(me, &job, o->verbose, &rm, comm) == RT_OK;
+        if (!metrics_ok && rank == 0) fprintf(stderr, "%s: %s\n", me, rt_error());
+        st = do_merge(&job, &idn, config, NULL, &rm, comm, &ms);
         if (st != RT_OK) {
             if (rank == 0) fprintf(stderr, "%s: %s\n", me, rt_error());
             rc = CMD_EXIT_RUNTIME;
         } else {
-            if (rank == 0)
+            rc = ms.failed ? CMD_EXIT_PARTIAL : CMD_EXIT_OK;
+            if (rank == 0) {
                 fprintf(stderr, "%s: %s: %ld videos (%ld failed), %llu rows, %.2f s on %d ranks\n",
                         me, job.output.archive, ms.videos, ms.failed, ms.rows, ms.seconds, size);
-            rc = ms.failed ? CMD_EXIT_PARTIAL : CMD_EXIT_OK;
+                rc = metrics_report(me, &job, &rm, rc);
+            }
+            MPI_Bcast(&rc, 1, MPI_INT, 0, comm); // the same code on every rank
+            if (!metrics_ok) rc = CMD_EXIT_RUNTIME;
         }
         goto done;
     }
@@ -302,10 +474,6 @@ static int run_collective(const run_opts *o, const cmd_run_hooks *hooks, MPI_Com
             fprintf(stderr, "%s: warning: output.exports (%d) are not written by pcan run yet; "
                             "export from the archive afterwards\n",
                     me, job.output.n_exports);
-        if (job.metrics.enabled == CMD_TRUE)
-            fprintf(stderr, "%s: warning: metrics are not computed by pcan run yet; evaluate the "
-                            "archive afterwards\n",
-                    me);
     }
 
     struct sigaction sa, old_term, old_usr1, old_int;
@@ -346,17 +514,24 @@ static int run_collective(const run_opts *o, const cmd_run_hooks *hooks, MPI_Com
         fprintf(stderr, "%s: ran %ld videos (%ld failed), %lld frames in %.1f s\n", me, cs.videos,
                 cs.failed, cs.frames, cs.seconds);
     merge_archive_stats ms;
-    st = do_merge(&job, &idn, config, &plan, comm, &ms);
+    bool metrics_ok = metrics_prepare(me, &job, o->verbose, &rm, comm) == RT_OK;
+    if (!metrics_ok && rank == 0) fprintf(stderr, "%s: %s\n", me, rt_error());
+    st = do_merge(&job, &idn, config, &plan, &rm, comm, &ms);
     if (st != RT_OK) {
         if (rank == 0) fprintf(stderr, "%s: %s\n", me, rt_error());
         rc = CMD_EXIT_RUNTIME;
         goto done;
     }
-    if (rank == 0)
+    rc = ms.failed ? CMD_EXIT_PARTIAL : CMD_EXIT_OK;
+    if (rank == 0) {
         fprintf(stderr, "%s: wrote %s: %ld videos (%ld failed), %llu rows in %.2f s\n", me,
                 job.output.archive, ms.videos, ms.failed, ms.rows, ms.seconds);
-    rc = ms.failed ? CMD_EXIT_PARTIAL : CMD_EXIT_OK;
+        rc = metrics_report(me, &job, &rm, rc);
+    }
+    MPI_Bcast(&rc, 1, MPI_INT, 0, comm); // the same code on every rank
+    if (!metrics_ok) rc = CMD_EXIT_RUNTIME;
 done:
+    metrics_free(&rm);
     if (hooks->teardown) hooks->teardown(hooks->ctx);
     shard_plan_free(&plan);
     cmd_job_free(&job);

@@ -662,6 +662,7 @@ close:
     H5Pclose(fapl);
     vtype_close(&vt);
     st = shard_mpi_agree(st, comm);
+    if (st == RT_OK && p->finish) st = shard_mpi_agree(p->finish(p->finish_ctx, tmp, comm), comm);
     if (rank == 0) {
         if (st != RT_OK) {
             unlink(tmp);
@@ -682,6 +683,103 @@ close:
     stats->seconds = rt_now() - t0;
     manifest_free(&m);
     return st;
+}
+
+// ---------------------------------------------------------------------------------------------
+// /metrics
+
+static herr_t attr_i64(hid_t obj, const char *name, int64_t v) {
+    hid_t s = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(obj, name, H5T_STD_I64LE, s, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t e = a < 0 ? -1 : H5Awrite(a, H5T_NATIVE_INT64, &v);
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(s);
+    return e;
+}
+
+// The /metrics/classes record: name, then 8 bytes per column (packed; file = memory layout on
+// little-endian hosts, which the spool already requires).
+static hid_t metrics_type(const merge_archive_metrics *m, size_t name_w, bool file) {
+    hid_t t = H5Tcreate(H5T_COMPOUND, name_w + 8 * m->n_cols), s = fixed_str(name_w);
+    H5Tinsert(t, "name", 0, s);
+    H5Tclose(s);
+    for (size_t c = 0; c < m->n_cols; c++) {
+        hid_t ct = m->col_types[c] == 'i' ? (file ? H5T_STD_I64LE : H5T_NATIVE_INT64)
+                                          : (file ? H5T_IEEE_F64LE : H5T_NATIVE_DOUBLE);
+        H5Tinsert(t, m->col_names[c], name_w + 8 * c, ct);
+    }
+    return t;
+}
+
+rt_status merge_archive_add_metrics(const char *path, const merge_archive_metrics *m,
+                                    MPI_Comm comm) {
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    rt_h5_quiet();
+    size_t w = 1;
+    for (size_t r = 0; r < m->n_rows; r++) w = RT_MAX(w, strlen(m->row_names[r]) + 1);
+    size_t rec = w + 8 * m->n_cols;
+    uint8_t *buf = rt_calloc(m->n_rows ? m->n_rows : 1, rec);
+    if (!buf) return shard_mpi_agree(rt_error_set(RT_ERR_NOMEM, "out of memory"), comm);
+    for (size_t r = 0; r < m->n_rows; r++) {
+        uint8_t *o = buf + r * rec;
+        memcpy(o, m->row_names[r], strlen(m->row_names[r]));
+        for (size_t c = 0; c < m->n_cols; c++) {
+            double x = m->values[r * m->n_cols + c];
+            if (m->col_types[c] == 'i') {
+                int64_t v = (int64_t)x;
+                memcpy(o + w + 8 * c, &v, 8);
+            } else {
+                memcpy(o + w + 8 * c, &x, 8);
+            }
+        }
+    }
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), f = -1, g = -1, d = -1, ft = -1, mt = -1, sp = -1;
+    hid_t dxpl = -1;
+    rt_status st = RT_OK;
+    H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL);
+    f = H5Fopen(path, H5F_ACC_RDWR, fapl);
+    if (f < 0) {
+        st = rt_error_set(RT_ERR_IO, "%s: cannot reopen the archive to add /metrics", path);
+        goto close;
+    }
+    herr_t e = 0;
+    g = H5Gcreate2(f, "metrics", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0) {
+        st = h5err(path, "create /metrics");
+        goto close;
+    }
+    e |= attr_str(g, "protocol", m->protocol);
+    e |= attr_str(g, "mean_row", m->mean_row);
+    e |= attr_i64(g, "videos", m->videos);
+    e |= attr_i64(g, "missing", m->missing);
+    e |= attr_i64(g, "no_gt", m->no_gt);
+    e |= attr_i64(g, "masks", m->masks);
+    ft = metrics_type(m, w, true);
+    mt = metrics_type(m, w, false);
+    hsize_t n = m->n_rows;
+    sp = H5Screate_simple(1, &n, NULL);
+    d = H5Dcreate2(g, "classes", ft, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (e < 0 || d < 0) {
+        st = h5err(path, "create /metrics/classes");
+        goto close;
+    }
+    dxpl = H5Pcreate(H5P_DATASET_XFER);
+    H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_INDEPENDENT);
+    if (rank == 0 && n && H5Dwrite(d, mt, H5S_ALL, H5S_ALL, dxpl, buf) < 0)
+        st = h5err(path, "write /metrics/classes");
+    st = shard_mpi_agree(st, comm);
+close:
+    if (dxpl >= 0) H5Pclose(dxpl);
+    if (d >= 0) H5Dclose(d);
+    if (sp >= 0) H5Sclose(sp);
+    if (mt >= 0) H5Tclose(mt);
+    if (ft >= 0) H5Tclose(ft);
+    if (g >= 0) H5Gclose(g);
+    if (f >= 0 && H5Fclose(f) < 0 && st == RT_OK) st = h5err(path, "close the archive");
+    H5Pclose(fapl);
+    rt_free(buf);
+    return shard_mpi_agree(st, comm);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -974,4 +1072,107 @@ rt_status merge_archive_read_rows(merge_archive *a, size_t i, merge_archive_rows
     if ((st = read_range(a, C_RLE, base, m, r->rle)) != RT_OK) return st;
     r->n = n;
     return RT_OK;
+}
+
+void merge_archive_metrics_free(merge_archive_metrics **m) {
+    if (!m || !*m) return;
+    rt_free(*m);
+    *m = NULL;
+}
+
+// One block: the struct, row/column name pointers, types, values, then the strings.
+rt_status merge_archive_read_metrics(merge_archive *a, merge_archive_metrics **out) {
+    *out = NULL;
+    if (H5Lexists(a->f, "metrics", H5P_DEFAULT) <= 0) return RT_OK;
+    hid_t g = H5Gopen2(a->f, "metrics", H5P_DEFAULT), d = -1, ft = -1, sp = -1, mt = -1;
+    rt_status st = RT_OK;
+    uint8_t *rows = NULL, *blk = NULL;
+    char protocol[32] = "", mean[MAX_ERROR] = "";
+    long long num[4] = {0, 0, 0, 0};
+    static const char *const num_names[4] = {"videos", "missing", "no_gt", "masks"};
+    if (g < 0 || rt_h5_attr_string(g, "protocol", protocol, sizeof protocol) != RT_OK ||
+        rt_h5_attr_string(g, "mean_row", mean, sizeof mean) != RT_OK)
+        goto bad;
+    for (int i = 0; i < 4; i++)
+        if (rt_h5_attr_int(g, num_names[i], &num[i]) != RT_OK) goto bad;
+    if ((d = H5Dopen2(g, "classes", H5P_DEFAULT)) < 0) goto bad;
+    ft = H5Dget_type(d);
+    sp = H5Dget_space(d);
+    hssize_t nr = H5Sget_simple_extent_npoints(sp);
+    int nm = H5Tget_nmembers(ft);
+    if (H5Tget_class(ft) != H5T_COMPOUND || nr < 0 || nm < 1) goto bad;
+    int ni = H5Tget_member_index(ft, "name");
+    if (ni != 0) goto bad;
+    hid_t nt = H5Tget_member_type(ft, 0);
+    size_t name_w = H5Tget_size(nt);
+    bool is_str = H5Tget_class(nt) == H5T_STRING && H5Tis_variable_str(nt) <= 0;
+    H5Tclose(nt);
+    if (!is_str) goto bad;
+    size_t nc = (size_t)nm - 1, n = (size_t)nr, strings = 0;
+    for (size_t c = 0; c < nc; c++) {
+        char *cn = H5Tget_member_name(ft, (unsigned)c + 1);
+        if (!cn) goto bad;
+        strings += strlen(cn) + 1;
+        H5free_memory(cn);
+    }
+    strings += n * (name_w + 1) + strlen(protocol) + strlen(mean) + 2;
+    size_t rec = name_w + 8 * nc;
+    // Memory type: the name as stored, every metric as a double (HDF5 converts int64).
+    mt = H5Tcreate(H5T_COMPOUND, rec);
+    hid_t ns = fixed_str(name_w);
+    H5Tinsert(mt, "name", 0, ns);
+    H5Tclose(ns);
+    size_t sz = sizeof(merge_archive_metrics) + (n + nc) * sizeof(char *) + nc +
+                n * nc * sizeof(double) + strings + 16;
+    rows = rt_calloc(n ? n : 1, rec);
+    blk = rt_calloc(1, sz);
+    if (!rows || !blk) {
+        st = rt_error_set(RT_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    merge_archive_metrics *m = (merge_archive_metrics *)blk;
+    const char **row_names = (const char **)(m + 1), **col_names = row_names + n;
+    double *values = (double *)(col_names + nc);
+    char *types = (char *)(values + n * nc), *sb = types + nc + 1;
+    for (size_t c = 0; c < nc; c++) {
+        char *cn = H5Tget_member_name(ft, (unsigned)c + 1);
+        hid_t ct = H5Tget_member_type(ft, (unsigned)c + 1);
+        types[c] = H5Tget_class(ct) == H5T_INTEGER ? 'i' : 'f';
+        H5Tclose(ct);
+        H5Tinsert(mt, cn, name_w + 8 * c, H5T_NATIVE_DOUBLE);
+        col_names[c] = sb;
+        sb += sprintf(sb, "%s", cn) + 1;
+        H5free_memory(cn);
+    }
+    if (n && H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) < 0) goto bad;
+    for (size_t r = 0; r < n; r++) {
+        row_names[r] = sb;
+        size_t l = 0;
+        const uint8_t *p = rows + r * rec;
+        while (l < name_w && p[l]) l++;
+        memcpy(sb, p, l);
+        sb += l + 1;
+        memcpy(values + r * nc, p + name_w, 8 * nc);
+    }
+    m->protocol = sb;
+    sb += sprintf(sb, "%s", protocol) + 1;
+    m->mean_row = sb;
+    sprintf(sb, "%s", mean);
+    m->videos = num[0], m->missing = num[1], m->no_gt = num[2], m->masks = num[3];
+    m->n_rows = n, m->n_cols = nc;
+    m->row_names = row_names, m->col_names = col_names, m->col_types = types, m->values = values;
+    *out = m;
+    blk = NULL;
+    goto done;
+bad:
+    st = rt_error_set(RT_ERR_FORMAT, "%s: /metrics is malformed", a->path);
+done:
+    rt_free(blk);
+    rt_free(rows);
+    if (mt >= 0) H5Tclose(mt);
+    if (sp >= 0) H5Sclose(sp);
+    if (ft >= 0) H5Tclose(ft);
+    if (d >= 0) H5Dclose(d);
+    if (g >= 0) H5Gclose(g);
+    return st;
 }

@@ -67,6 +67,11 @@ typedef struct merge_archive_params {
     const char *const *classes;
     size_t n_classes;
     size_t batch_bytes; // rows buffered per rank before a write (default 64 MiB)
+    // Optional and collective: called on every rank once the archive is complete and closed
+    // under its temp name `tmp_path`, before the rename, to add to it (the run's /metrics with
+    // merge_archive_add_metrics). An error (agreed) removes the file: no archive appears.
+    rt_status (*finish)(void *ctx, const char *tmp_path, MPI_Comm comm);
+    void *finish_ctx;
 } merge_archive_params;
 
 merge_archive_params merge_archive_default_params(void);
@@ -80,6 +85,39 @@ typedef struct merge_archive_stats {
 // Collective over comm. See above.
 rt_status merge_archive_write(const merge_archive_params *params, MPI_Comm comm,
                               merge_archive_stats *stats);
+
+// ---------------------------------------------------------------------------------------------
+// /metrics: the evaluation of the archive against the dataset's ground truth (written by the
+// merge stage of `pcan run` / `pcan merge` when the dataset has ground truth; see merge/report.h
+// for the rows and columns).
+//
+//   /metrics           group; attributes protocol ("trackeval" | "bdd100k"), mean_row (the
+//                      name of the class-mean row: "cls_comb_cls_av" or "AVERAGE"), videos
+//                      (evaluated), missing (of these, without results), no_gt (archive videos
+//                      without ground truth), masks (GT + result masks evaluated), all int64
+//   /metrics/classes   compound [rows]: name (string), then one field per metric under the
+//                      reference tool's name (HOTA, DetA, ..., MOTA, ..., IDF1, ... for
+//                      trackeval; MOTA, MOTP, IDF1, FP, ... for bdd100k), float64 for rates,
+//                      int64 for counts. Rows: the classes (bdd100k: then the super-categories),
+//                      the mean row, (bdd100k: OVERALL). Fractions as TrackEval gives them
+//                      (0.75); bdd100k's MOTA/MOTP/IDF1 ×100 as scalabel gives them.
+// The values are the exact doubles of `pcan eval` on the same archive and dataset.
+
+typedef struct merge_archive_metrics {
+    const char *protocol, *mean_row;
+    int64_t videos, missing, no_gt, masks;
+    size_t n_rows, n_cols;
+    const char *const *row_names; // [n_rows]
+    const char *const *col_names; // [n_cols]
+    const char *col_types;        // [n_cols]: 'f' float64, 'i' int64
+    const double *values;         // [n_rows][n_cols]
+} merge_archive_metrics;
+
+// Collective over comm: opens the closed archive at `path` with the MPI-IO driver and adds
+// /metrics (group, attributes and table created by all ranks with identical arguments, the rows
+// written by rank 0). Every rank must pass the same `m`. RT_ERR_HDF5 / RT_ERR_IO, agreed.
+rt_status merge_archive_add_metrics(const char *path, const merge_archive_metrics *m,
+                                    MPI_Comm comm);
 
 // ---------------------------------------------------------------------------------------------
 // Reader (serial; one thread per object; not collective)
@@ -124,5 +162,10 @@ void merge_archive_rows_init(merge_archive_rows *r);
 void merge_archive_rows_free(merge_archive_rows *r);
 // Reads video i's rows into `r` (reusing its buffers). RT_ERR_HDF5 / RT_ERR_FORMAT / NOMEM.
 rt_status merge_archive_read_rows(merge_archive *ar, size_t i, merge_archive_rows *r);
+// Reads /metrics into *out (one allocation owning every string and array; free with
+// merge_archive_metrics_free), or sets *out = NULL when the archive has none. Integer columns
+// are read as doubles. RT_ERR_FORMAT naming the file when /metrics is malformed.
+rt_status merge_archive_read_metrics(merge_archive *ar, merge_archive_metrics **out);
+void merge_archive_metrics_free(merge_archive_metrics **m);
 
 #endif

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "shard/mpiutil.h"
+
 merge_eval_params merge_eval_default_params(merge_protocol protocol) {
     merge_eval_params p = {0};
     p.protocol = protocol;
@@ -129,80 +131,254 @@ static rt_status eval_video(merge_video *mv, eval_buf *b, const shard_gt *gt,
     return RT_OK;
 }
 
-rt_status merge_evaluate(const shard_dataset *ds, merge_archive *ar, const merge_eval_params *params,
-                         merge_eval_summary **out) {
-    *out = NULL;
+struct merge_evaluator {
+    const shard_dataset *ds;
+    merge_archive *ar;
+    merge_eval_params params;
     merge_metrics_params mp;
-    rt_status st = build_params(ds, params->protocol, &mp);
-    if (st != RT_OK) return st;
-    merge_eval_summary *s = rt_calloc(1, sizeof *s);
-    merge_video *mv = NULL;
-    merge_video_result *res = rt_calloc(1, sizeof *res);
-    eval_buf b = {0};
+    merge_video *mv;
+    eval_buf b;
     merge_archive_rows rows;
-    merge_archive_rows_init(&rows);
-    shard_gt *gt = NULL;
-    size_t n_labels = merge_archive_num_classes(ar);
-    int32_t *label_cls = rt_calloc(n_labels + 1, sizeof *label_cls);
-    if (!s || !res || !label_cls) {
-        st = RT_ERR_NOMEM;
+    int32_t *label_cls; // archive label -> ds class index + 1 (0: a class the dataset lacks)
+    size_t n_labels;
+};
+
+void merge_evaluator_free(merge_evaluator **pev) {
+    if (!pev || !*pev) return;
+    merge_evaluator *ev = *pev;
+    for (size_t i = 0; i < ev->b.rle_cap; i++) rt_rle_free(&ev->b.rle[i]);
+    rt_free(ev->b.rle);
+    rt_free(ev->b.gt);
+    rt_free(ev->b.res);
+    merge_archive_rows_free(&ev->rows);
+    merge_video_free(&ev->mv);
+    rt_free(ev->label_cls);
+    rt_free(ev);
+    *pev = NULL;
+}
+
+rt_status merge_evaluator_init(const shard_dataset *ds, merge_archive *ar,
+                               const merge_eval_params *params, merge_evaluator **out) {
+    *out = NULL;
+    merge_evaluator *ev = rt_calloc(1, sizeof *ev);
+    if (!ev) return rt_error_set(RT_ERR_NOMEM, "out of memory");
+    ev->ds = ds;
+    ev->ar = ar;
+    ev->params = *params;
+    merge_archive_rows_init(&ev->rows);
+    rt_status st = build_params(ds, params->protocol, &ev->mp);
+    if (st != RT_OK) goto fail;
+    ev->n_labels = merge_archive_num_classes(ar);
+    ev->label_cls = rt_calloc(ev->n_labels + 1, sizeof *ev->label_cls);
+    if (!ev->label_cls) {
+        st = rt_error_set(RT_ERR_NOMEM, "out of memory");
         goto fail;
     }
-    for (size_t i = 0; i < n_labels; i++) {
-        int k = find_name(ds->classes, ds->n_classes, merge_archive_class(ar, i));
-        label_cls[i] = k + 1; // 0: a class the dataset does not have
-    }
-    merge_totals_init(&s->totals, &mp);
-    if ((st = merge_video_init(&mv, &mp)) != RT_OK) goto fail;
-    for (size_t v = 0; v < ds->n_videos; v++) {
-        const shard_dataset_video *dv = &ds->videos[v];
-        if (!dv->has_gt) continue;
-        if ((st = shard_gt_load(ds, v, &gt)) != RT_OK) goto fail;
-        long a = merge_archive_find(ar, dv->id);
-        rows.n = 0;
-        if (a < 0 || merge_archive_video_at(ar, (size_t)a)->status != MERGE_VIDEO_OK) {
-            s->n_missing++;
-            if (params->log)
-                fprintf(params->log, "eval: video %s has no results in the archive%s; all its "
-                        "objects count as missed\n", dv->id, a < 0 ? "" : " (failed)");
-        } else {
-            const merge_archive_video *av = merge_archive_video_at(ar, (size_t)a);
-            if (gt->n_objects > 0 && (av->height != gt->height || av->width != gt->width)) {
-                st = rt_error_set(RT_ERR_SHAPE, "video %s: results are %dx%d, ground truth %dx%d",
-                                  dv->id, av->width, av->height, gt->width, gt->height);
-                goto fail;
-            }
-            if ((st = merge_archive_read_rows(ar, (size_t)a, &rows)) != RT_OK) goto fail;
+    for (size_t i = 0; i < ev->n_labels; i++)
+        ev->label_cls[i] = find_name(ds->classes, ds->n_classes, merge_archive_class(ar, i)) + 1;
+    if ((st = merge_video_init(&ev->mv, &ev->mp)) != RT_OK) goto fail;
+    *out = ev;
+    return RT_OK;
+fail:
+    merge_evaluator_free(&ev);
+    return st;
+}
+
+const merge_metrics_params *merge_evaluator_classes(const merge_evaluator *ev) { return &ev->mp; }
+
+rt_status merge_evaluator_video(merge_evaluator *ev, size_t index, merge_video_result *out,
+                                bool *missing, uint64_t *n_masks) {
+    const shard_dataset_video *dv = &ev->ds->videos[index];
+    RT_ASSERT(dv->has_gt);
+    shard_gt *gt = NULL;
+    rt_status st = shard_gt_load(ev->ds, index, &gt);
+    if (st != RT_OK) return st;
+    long a = merge_archive_find(ev->ar, dv->id);
+    ev->rows.n = 0;
+    *missing = a < 0 || merge_archive_video_at(ev->ar, (size_t)a)->status != MERGE_VIDEO_OK;
+    if (*missing) {
+        if (ev->params.log)
+            fprintf(ev->params.log, "eval: video %s has no results in the archive%s; all its "
+                    "objects count as missed\n", dv->id, a < 0 ? "" : " (failed)");
+    } else {
+        const merge_archive_video *av = merge_archive_video_at(ev->ar, (size_t)a);
+        if (gt->n_objects > 0 && (av->height != gt->height || av->width != gt->width)) {
+            st = rt_error_set(RT_ERR_SHAPE, "video %s: results are %dx%d, ground truth %dx%d",
+                              dv->id, av->width, av->height, gt->width, gt->height);
+            goto done;
         }
-        merge_video_begin(mv, (int64_t)v);
-        if ((st = eval_video(mv, &b, gt, &rows, label_cls, n_labels,
-                             params->protocol == MERGE_PROTOCOL_BDD100K, dv->id, &s->n_masks)) != RT_OK ||
-            (st = merge_video_finish(mv, res)) != RT_OK)
-            goto fail;
-        merge_totals_add(&s->totals, res);
-        if (params->on_video) params->on_video(params->ctx, dv->id, &mp, res);
-        s->n_videos++;
-        shard_gt_free(&gt);
+        if ((st = merge_archive_read_rows(ev->ar, (size_t)a, &ev->rows)) != RT_OK) goto done;
     }
+    merge_video_begin(ev->mv, (int64_t)index);
+    if ((st = eval_video(ev->mv, &ev->b, gt, &ev->rows, ev->label_cls, ev->n_labels,
+                         ev->params.protocol == MERGE_PROTOCOL_BDD100K, dv->id, n_masks)) != RT_OK)
+        goto done;
+    st = merge_video_finish(ev->mv, out);
+done:
+    shard_gt_free(&gt);
+    return st;
+}
+
+// Archive videos the dataset has no ground truth for (noted on the log).
+static size_t count_no_gt(const shard_dataset *ds, const merge_archive *ar, FILE *log) {
+    size_t n = 0;
     for (size_t i = 0; i < merge_archive_num_videos(ar); i++) {
         const char *id = merge_archive_video_at(ar, i)->id;
         int64_t k = shard_dataset_find(ds, id);
         if (k >= 0 && ds->videos[k].has_gt) continue;
-        s->n_no_gt++;
-        if (params->log) fprintf(params->log, "eval: archive video %s has no ground truth; skipped\n", id);
+        n++;
+        if (log) fprintf(log, "eval: archive video %s has no ground truth; skipped\n", id);
     }
+    return n;
+}
+
+rt_status merge_evaluate(const shard_dataset *ds, merge_archive *ar, const merge_eval_params *params,
+                         merge_eval_summary **out) {
+    *out = NULL;
+    merge_evaluator *ev = NULL;
+    merge_eval_summary *s = rt_calloc(1, sizeof *s);
+    merge_video_result *res = rt_calloc(1, sizeof *res);
+    rt_status st = RT_OK;
+    if (!s || !res) {
+        st = rt_error_set(RT_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    if ((st = merge_evaluator_init(ds, ar, params, &ev)) != RT_OK) goto fail;
+    const merge_metrics_params *mp = merge_evaluator_classes(ev);
+    merge_totals_init(&s->totals, mp);
+    for (size_t v = 0; v < ds->n_videos; v++) {
+        if (!ds->videos[v].has_gt) continue;
+        bool missing;
+        if ((st = merge_evaluator_video(ev, v, res, &missing, &s->n_masks)) != RT_OK) goto fail;
+        merge_totals_add(&s->totals, res);
+        if (params->on_video) params->on_video(params->ctx, ds->videos[v].id, mp, res);
+        s->n_videos++;
+        s->n_missing += missing;
+    }
+    s->n_no_gt = count_no_gt(ds, ar, params->log);
     *out = s;
     s = NULL;
 fail:
-    shard_gt_free(&gt);
-    for (size_t i = 0; i < b.rle_cap; i++) rt_rle_free(&b.rle[i]);
-    rt_free(b.rle);
-    rt_free(b.gt);
-    rt_free(b.res);
-    merge_archive_rows_free(&rows);
-    merge_video_free(&mv);
+    merge_evaluator_free(&ev);
     rt_free(res);
-    rt_free(label_cls);
+    rt_free(s);
+    return st;
+}
+
+// ---- Collective -------------------------------------------------------------------------------
+
+// Videos per rank per round: bounds rank 0's receive buffer to ROUND x ranks results.
+#define ROUND 64
+
+// A result as bytes: video id, frames, then the protocol's per-class part for the evaluated
+// classes only (a few KB instead of the whole fixed-size struct).
+static size_t packed_size(const merge_metrics_params *mp) {
+    size_t per = mp->protocol == MERGE_PROTOCOL_BDD100K ? sizeof(merge_bdd_seq) : sizeof(merge_te_seq);
+    return 16 + per * mp->n_classes;
+}
+
+static void pack(const merge_metrics_params *mp, const merge_video_result *r, uint8_t *out) {
+    memcpy(out, &r->video_id, 8);
+    memcpy(out + 8, &r->frames, 8);
+    if (mp->protocol == MERGE_PROTOCOL_BDD100K)
+        memcpy(out + 16, r->bdd, sizeof(merge_bdd_seq) * mp->n_classes);
+    else
+        memcpy(out + 16, r->te, sizeof(merge_te_seq) * mp->n_classes);
+}
+
+static void unpack(const merge_metrics_params *mp, const uint8_t *in, merge_video_result *r) {
+    memset(r, 0, sizeof *r);
+    memcpy(&r->video_id, in, 8);
+    memcpy(&r->frames, in + 8, 8);
+    if (mp->protocol == MERGE_PROTOCOL_BDD100K)
+        memcpy(r->bdd, in + 16, sizeof(merge_bdd_seq) * mp->n_classes);
+    else
+        memcpy(r->te, in + 16, sizeof(merge_te_seq) * mp->n_classes);
+}
+
+rt_status merge_evaluate_collective(const shard_dataset *ds, const char *archive_path,
+                                    const merge_eval_params *params, MPI_Comm comm,
+                                    merge_eval_summary **out) {
+    int rank, size;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &size);
+    *out = NULL;
+    merge_archive *ar = NULL;
+    merge_evaluator *ev = NULL;
+    merge_eval_summary *s = rt_calloc(1, sizeof *s);
+    merge_video_result *res = rt_calloc(1, sizeof *res);
+    size_t *todo = rt_calloc(ds->n_videos + 1, sizeof *todo);
+    uint8_t *mine = NULL, *all = NULL;
+    int *counts = rt_calloc((size_t)size, sizeof *counts), *displs = rt_calloc((size_t)size, sizeof *displs);
+    rt_status st = RT_OK;
+    if (!s || !res || !todo || !counts || !displs) st = rt_error_set(RT_ERR_NOMEM, "out of memory");
+    if (st == RT_OK) st = merge_archive_open(archive_path, &ar);
+    if (st == RT_OK) st = merge_evaluator_init(ds, ar, params, &ev);
+    size_t rec = 0;
+    if (st == RT_OK) {
+        rec = packed_size(merge_evaluator_classes(ev));
+        mine = rt_malloc(rec * ROUND);
+        if (rank == 0) all = rt_malloc(rec * ROUND * (size_t)size);
+        if (!mine || (rank == 0 && !all)) st = rt_error_set(RT_ERR_NOMEM, "out of memory");
+    }
+    if ((st = shard_mpi_agree(st, comm)) != RT_OK) goto fail;
+    const merge_metrics_params *mp = merge_evaluator_classes(ev);
+    merge_totals_init(&s->totals, mp);
+    size_t n = 0;
+    for (size_t v = 0; v < ds->n_videos; v++)
+        if (ds->videos[v].has_gt) todo[n++] = v;
+    // Round k covers todo[k·R·size, (k+1)·R·size); rank r evaluates the r-th block of R, so
+    // rank order within a round is video-id order.
+    size_t per_round = (size_t)ROUND * (size_t)size;
+    for (size_t base = 0; base < n; base += per_round) {
+        size_t lo = base + (size_t)rank * ROUND, hi = RT_MIN(lo + ROUND, n), k = 0;
+        uint64_t masks = 0;
+        size_t missing = 0;
+        for (size_t i = lo; i < hi && st == RT_OK; i++, k++) {
+            bool miss = false;
+            st = merge_evaluator_video(ev, todo[i], res, &miss, &masks);
+            if (st == RT_OK) pack(mp, res, mine + k * rec);
+            missing += miss;
+        }
+        if ((st = shard_mpi_agree(st, comm)) != RT_OK) goto fail;
+        for (int r = 0; r < size; r++) {
+            size_t rlo = base + (size_t)r * ROUND, rhi = RT_MIN(rlo + ROUND, n);
+            counts[r] = rlo < rhi ? (int)((rhi - rlo) * rec) : 0;
+            displs[r] = r ? displs[r - 1] + counts[r - 1] : 0;
+        }
+        unsigned long long sums[2] = {masks, missing}, tot[2] = {0, 0};
+        if (MPI_Gatherv(mine, counts[rank], MPI_BYTE, all, counts, displs, MPI_BYTE, 0, comm) !=
+                MPI_SUCCESS ||
+            MPI_Reduce(sums, tot, 2, MPI_UNSIGNED_LONG_LONG, MPI_SUM, 0, comm) != MPI_SUCCESS) {
+            st = rt_error_set(RT_ERR_MPI, "metrics: gathering the per-video results failed");
+            goto fail;
+        }
+        if (rank != 0) continue;
+        s->n_masks += tot[0];
+        s->n_missing += (size_t)tot[1];
+        size_t got = (size_t)(displs[size - 1] + counts[size - 1]) / rec;
+        for (size_t i = 0; i < got; i++) {
+            unpack(mp, all + i * rec, res);
+            merge_totals_add(&s->totals, res);
+            if (params->on_video) params->on_video(params->ctx, ds->videos[todo[base + i]].id, mp, res);
+            s->n_videos++;
+        }
+    }
+    if (rank == 0) s->n_no_gt = count_no_gt(ds, ar, params->log);
+    if (MPI_Bcast(s, (int)sizeof *s, MPI_BYTE, 0, comm) != MPI_SUCCESS)
+        st = rt_error_set(RT_ERR_MPI, "metrics: MPI_Bcast failed");
+    if ((st = shard_mpi_agree(st, comm)) != RT_OK) goto fail;
+    *out = s;
+    s = NULL;
+fail:
+    merge_evaluator_free(&ev);
+    merge_archive_close(&ar);
+    rt_free(mine);
+    rt_free(all);
+    rt_free(counts);
+    rt_free(displs);
+    rt_free(todo);
+    rt_free(res);
     rt_free(s);
     return st;
 }

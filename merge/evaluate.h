@@ -1,5 +1,6 @@
 // evaluate — scores a pcan archive against a dataset's ground truth (the adapter between
-// shard/datasets and merge/metrics). Used by `pcan eval` and the run's merge stage.
+// shard/datasets and merge/metrics). Used by `pcan eval` and by the merge stage of `pcan run` /
+// `pcan merge`.
 //
 //     merge_eval_params p = merge_eval_default_params(MERGE_PROTOCOL_TRACKEVAL);
 //     merge_eval_summary *s;
@@ -19,12 +20,18 @@
 // de-overlapping). BDD100K GT objects marked crowd are ignore regions. Frames the annotations do
 // not cover (shard_gt_frame.annotated false) are skipped. Results are de-overlapped by score.
 //
+// The per-video step (GT + the archive's rows of one video → merge_video_result, with the class
+// mapping and the missing/failed handling above) is merge_evaluator_video; merge_evaluate runs
+// it serially and merge_evaluate_collective runs it on every rank of a communicator, so both give
+// the same doubles.
+//
 // Not thread-safe per archive (the reader is serial). Errors: RT_ERR_CONFIG (no dataset class
-// matches the protocol's), the GT readers' and archive reader's errors, metrics errors (the
-// message names the video and frame).
+// matches the protocol's), RT_ERR_SHAPE (results and ground truth of different sizes), the GT
+// readers' and archive reader's errors, metrics errors (the message names the video and frame).
 #ifndef PCAN_MERGE_EVALUATE_H
 #define PCAN_MERGE_EVALUATE_H
 
+#include <mpi.h>
 #include <stdio.h>
 
 #include "merge/archive.h"
@@ -34,7 +41,8 @@
 typedef struct merge_eval_params {
     merge_protocol protocol;
     FILE *log; // notes on missing / extra videos (NULL: silent)
-    // Called after each video with its result (per-video tables); may be NULL.
+    // Called after each video with its result, in video-id order (per-video tables); may be
+    // NULL. merge_evaluate_collective calls it on rank 0 only.
     void (*on_video)(void *ctx, const char *video, const merge_metrics_params *classes,
                      const merge_video_result *r);
     void *ctx;
@@ -42,6 +50,7 @@ typedef struct merge_eval_params {
 
 merge_eval_params merge_eval_default_params(merge_protocol protocol);
 
+// Plain data (no pointers): may be sent between ranks as bytes.
 typedef struct merge_eval_summary {
     merge_totals totals;   // totals.params names the classes
     size_t n_videos;       // dataset videos evaluated
@@ -50,8 +59,39 @@ typedef struct merge_eval_summary {
     uint64_t n_masks;      // GT + result masks passed to the metrics
 } merge_eval_summary;
 
+// Serial: every dataset video with ground truth in id order. Not collective.
 rt_status merge_evaluate(const shard_dataset *ds, merge_archive *ar, const merge_eval_params *params,
                          merge_eval_summary **out);
 void merge_eval_summary_free(merge_eval_summary **s);
+
+// Collective over comm: the same as merge_evaluate on the archive at `archive_path` (every rank
+// opens it read-only with the serial reader, so it must be complete and closed), with the
+// videos shared among the ranks. The per-video results are computed in rounds: each rank
+// evaluates a contiguous block of the round's videos, the results travel to rank 0 as plain
+// bytes (MPI_Gatherv) and rank 0 folds them in video-id order, so the doubles are those of
+// merge_evaluate on any number of ranks; memory is bounded by one round. Every rank returns the
+// same summary (broadcast from rank 0) and the same status (agreed). `ds` must be the same
+// dataset on every rank.
+rt_status merge_evaluate_collective(const shard_dataset *ds, const char *archive_path,
+                                    const merge_eval_params *params, MPI_Comm comm,
+                                    merge_eval_summary **out);
+
+// ---- The per-video step ------------------------------------------------------------------------
+
+typedef struct merge_evaluator merge_evaluator;
+
+// The metric classes for `ds` under params->protocol, and the mapping of the archive's result
+// labels (ar's classes attribute) to them. Borrows ds and ar for its lifetime. RT_ERR_CONFIG,
+// RT_ERR_NOMEM.
+rt_status merge_evaluator_init(const shard_dataset *ds, merge_archive *ar,
+                               const merge_eval_params *params, merge_evaluator **out);
+void merge_evaluator_free(merge_evaluator **ev);
+// The evaluated classes (what merge_totals_init needs).
+const merge_metrics_params *merge_evaluator_classes(const merge_evaluator *ev);
+// Evaluates dataset video `index` (which must have ground truth) against its rows in the
+// archive; a video missing from the archive or failed there counts with no results (*missing
+// set, a note on params.log). Adds the masks passed to the metrics to *n_masks.
+rt_status merge_evaluator_video(merge_evaluator *ev, size_t index, merge_video_result *out,
+                                bool *missing, uint64_t *n_masks);
 
 #endif

@@ -172,7 +172,8 @@ static const char *make_job(const char *name, const char *extra_run) {
              "dataset: {format: synth, root: %s}\n"
              "model: {weights: %s}\n"
              "output: {archive: %s/%s.h5}\n"
-             "run: {threads_per_rank: 1, progress_every: 0.2%s%s}\n",
+             "run: {threads_per_rank: 1, progress_every: 0.2%s%s}\n"
+             "metrics: {enabled: false}\n", // the test processor's rows have no ground truth
              g_dir, g_weights, g_dir, name, extra_run ? ", " : "", extra_run ? extra_run : "");
     test_write_text(path, text);
     return path;
