@@ -66,7 +66,7 @@ PCAN     := $(BIN)/pcan
 VERSION_H := $(B)/gen/version.h
 
 .SECONDARY:
-.PHONY: test-slurm all test sanitize bench bench-ref demo check-build deps deps-tools clean install tests FORCE
+.PHONY: test-slurm valgrind all test sanitize bench bench-ref demo check-build deps deps-tools clean install tests FORCE
 all: $(PCAN)
 
 $(B)/libpcan.a: $(LIB_OBJ)
@@ -104,6 +104,10 @@ test: tests
 
 sanitize:
 	$(MAKE) B=build/san BIN=build/san/bin SANITIZE=address,undefined WERROR=$(WERROR) test
+
+# Every single-process command on small inputs under valgrind memcheck (slow; not in make test).
+valgrind: $(PCAN)
+	PCAN=$(abspath $(PCAN)) bash tests/valgrind.sh
 
 # The whole product on a fresh machine: deps, build, synthetic data, 2-rank run, metrics, render.
 demo:

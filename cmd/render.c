@@ -83,8 +83,8 @@ static int render(const render_opts *o) {
         goto done;
     }
     // H.264 needs even sizes: odd frames are padded by a black row/column for the encoder.
-    frame = rt_calloc((size_t)ew * eh * 3, 1);
-    padded = (ew != w || eh != h) ? rt_calloc((size_t)ew * eh * 3, 1) : NULL;
+    frame = rt_calloc((size_t)ew * eh * 3 + SHARD_ENCODER_PADDING, 1);
+    padded = (ew != w || eh != h) ? rt_calloc((size_t)ew * eh * 3 + SHARD_ENCODER_PADDING, 1) : NULL;
     scratch = rt_malloc((size_t)w * h);
     if (!frame || !scratch || (!padded && (ew != w || eh != h))) goto done;
     if (o->out) {

@@ -43,6 +43,9 @@ shard_encoder_params shard_encoder_default_params(void);
 rt_status shard_encoder_open(const char *path, const shard_encoder_params *params,
                              shard_encoder **out);
 // Encodes one packed RGB frame (width*height*3 bytes, rows `stride` bytes apart).
+// The frame buffer must stay readable SHARD_ENCODER_PADDING bytes past its last pixel: swscale's
+// SIMD converters read whole vectors and run past the end of a tightly sized buffer.
+#define SHARD_ENCODER_PADDING 64
 rt_status shard_encoder_write(shard_encoder *e, const uint8_t *rgb, int stride);
 // Flushes and closes. With commit, the output appears under its final name (status returned);
 // without, everything written is removed. Accepts NULL; sets *e to NULL.

@@ -560,7 +560,7 @@ rt_status shard_synth_write(const char *out, const shard_synth_params *p,
 
     size_t npix = (size_t)p->width * p->height;
     synth_scratch s = {0};
-    s.rgb = rt_malloc(npix * 3);
+    s.rgb = rt_calloc(npix * 3 + SHARD_ENCODER_PADDING, 1);
     s.mask = rt_malloc(npix);
     s.ignore = rt_malloc(npix);
     s.ids = rt_malloc(npix * sizeof *s.ids);
