@@ -113,6 +113,26 @@ const cmd_entry cmd_table[] = {
      "drop rows below --min-score, tracks shorter than --min-track-len frames and other classes.\n"
      "Failed videos are skipped. Exit 2: bad arguments or inputs; 1: runtime failure.\n",
      cmd_export_main},
+    {"sweep", "a grid of job overrides and cluster shapes: expand, run a point, submit, report",
+     "usage: pcan sweep expand SWEEP.yaml\n"
+     "       [srun | mpirun -np N] pcan sweep point SWEEP.yaml K [--verbose] [--retry-failed]\n"
+     "       pcan sweep submit SWEEP.yaml [--max-parallel P] [--time HH:MM:SS] [--partition P]\n"
+     "                         [--template-dir DIR] [--dry-run]\n"
+     "       pcan sweep report ARCHIVE... --out DIR [--metric NAME] [--axis KEY]\n"
+     "\n"
+     "A sweep file names a base job (a file, or a mapping inline) and a grid of overrides over\n"
+     "model.* and run.* keys and the cluster shape (cluster.nodes, cluster.ntasks_per_node,\n"
+     "cluster.cpus_per_task); every combination is a point with its own archive\n"
+     "<folder>/<name>-<K>.h5. expand checks every point and lists index, shape, overrides and\n"
+     "archive. point runs point K through `pcan run` (its effective job is written to\n"
+     "<archive>.job.yaml). submit writes slurm/sweep.sbatch as a job array per cluster shape\n"
+     "(--array=<points>%P) and prints the job ids ($PCAN_SBATCH replaces sbatch). report reads\n"
+     "the archives' metrics (class mean, TrackEval numbers x100; computed from the dataset's\n"
+     "ground truth when the archive has none) and timing (frames/s = frames x ranks / summed\n"
+     "per-video seconds; efficiency against the smallest ranks x threads of the same workload)\n"
+     "into DIR/report.csv, DIR/report.md and DIR/plot.svg (--metric, default HOTA or fps,\n"
+     "against --axis, default the first key that varies).\n",
+     cmd_sweep_main},
     {NULL, NULL, NULL, NULL},
 };
 

@@ -56,5 +56,8 @@ int cmd_merge_main(int argc, char **argv);
 int cmd_submit_main(int argc, char **argv);
 int cmd_eval_main(int argc, char **argv);
 int cmd_export_main(int argc, char **argv);
+int cmd_sweep_main(int argc, char **argv);
+// `pcan sweep report` (cmd/sweep_report.c); argv[0] is "report".
+int cmd_sweep_report_main(int argc, char **argv);
 
 #endif

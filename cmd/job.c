@@ -37,6 +37,7 @@ typedef struct tree {
 typedef struct parser {
     const char *path; // for messages
     const char *dir;  // for relative paths
+    int file;         // cmd_job_mark.file of the values parsed (0: the job file)
     tree t;
     cmd_job *job;
 } parser;
@@ -352,7 +353,7 @@ static rt_status get_path(parser *p, int v, const char *key, char **out, cmd_job
     if (!abs) return rt_error_set(RT_ERR_NOMEM, "out of memory");
     rt_free(*out);
     *out = abs;
-    if (at) at->line = N(p, v)->line, at->col = N(p, v)->col;
+    if (at) at->line = N(p, v)->line, at->col = N(p, v)->col, at->file = p->file;
     return RT_OK;
 }
 
@@ -928,7 +929,9 @@ static rt_status verr(const cmd_job *job, cmd_job_mark at, const char *key, cons
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return rt_error_set(RT_ERR_CONFIG, "%s:%d:%d: %s: %s", job->path, at.line, at.col, key, msg);
+    const char *file = at.file > 0 && at.file <= job->sources.count ? job->sources.items[at.file - 1]
+                                                                     : job->path;
+    return rt_error_set(RT_ERR_CONFIG, "%s:%d:%d: %s: %s", file, at.line, at.col, key, msg);
 }
 
 static rt_status check_dir_exists(const cmd_job *job, const char *path, cmd_job_mark at,
@@ -1106,5 +1109,333 @@ void cmd_job_free(cmd_job *job) {
     }
     rt_free(job->output.exports);
     strlist_free(&job->metrics.classes);
+    strlist_free(&job->sources);
     cmd_job_defaults(job);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Overrides: a one-value tree handed to the same section callbacks as the file's values.
+
+typedef struct leaf {
+    const char *key;     // full dotted key
+    const char *section; // the callback's section name
+    map_fn fn;
+    int idx; // the key's index in the section's key table
+} leaf;
+
+static const leaf LEAVES[] = {
+    {"dataset.format", "dataset", on_dataset, 0},
+    {"dataset.root", "dataset", on_dataset, 1},
+    {"dataset.gt", "dataset", on_dataset, 2},
+    {"dataset.split", "dataset", on_dataset, 3},
+    {"dataset.include", "dataset", on_dataset, 4},
+    {"dataset.exclude", "dataset", on_dataset, 5},
+    {"model.weights", "model", on_model, 0},
+    {"model.prototype_memory", "model", on_model, 1},
+    {"model.test.score_thr", "model.test", on_test, 0},
+    {"model.test.nms_iou", "model.test", on_test, 1},
+    {"model.test.max_per_img", "model.test", on_test, 2},
+    {"model.test.mask_thr", "model.test", on_test, 3},
+    {"model.tracker.init_score_thr", "model.tracker", on_tracker, 0},
+    {"model.tracker.obj_score_thr", "model.tracker", on_tracker, 1},
+    {"model.tracker.match_score_thr", "model.tracker", on_tracker, 2},
+    {"model.tracker.memo_tracklet_frames", "model.tracker", on_tracker, 3},
+    {"model.tracker.memo_backdrop_frames", "model.tracker", on_tracker, 4},
+    {"model.tracker.memo_momentum", "model.tracker", on_tracker, 5},
+    {"output.archive", "output", on_output, 0},
+    {"output.spool", "output", on_output, 1},
+    {"run.threads_per_rank", "run", on_run, 0},
+    {"run.resume", "run", on_run, 1},
+    {"run.retries", "run", on_run, 2},
+    {"run.max_videos", "run", on_run, 3},
+    {"run.progress_every", "run", on_run, 4},
+    {"metrics.enabled", "metrics", on_metrics, 0},
+    {"metrics.protocol", "metrics", on_metrics, 1},
+    {"metrics.classes", "metrics", on_metrics, 2},
+};
+#define N_LEAVES ((int)(sizeof LEAVES / sizeof LEAVES[0]))
+
+static int leaf_find(const char *key) {
+    for (int i = 0; i < N_LEAVES; i++)
+        if (!strcmp(LEAVES[i].key, key)) return i;
+    return -1;
+}
+
+static rt_status where_err(const cmd_job_where *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static rt_status where_err(const cmd_job_where *w, const char *fmt, ...) {
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return rt_error_set(RT_ERR_CONFIG, "%s:%d:%d: %s", w->path, w->line, w->col, msg);
+}
+
+static rt_status unknown_leaf(const char *key, const cmd_job_where *w) {
+    if (!strcmp(key, "dataset.classes") || !strcmp(key, "output.exports"))
+        return where_err(w, "%s: cannot be overridden (a structure, not one value)", key);
+    const char *best = NULL;
+    int best_d = 99;
+    for (int i = 0; i < N_LEAVES; i++) {
+        int d = edit_distance(key, LEAVES[i].key);
+        if (d < best_d) best_d = d, best = LEAVES[i].key;
+    }
+    if (best && best_d <= RT_MAX(2, (int)strlen(key) / 6))
+        return where_err(w, "%s: unknown key; did you mean '%s'?", key, best);
+    return where_err(w, "%s: unknown key (overridable: dataset.*, model.*, output.archive, "
+                        "output.spool, run.*, metrics.* leaves)", key);
+}
+
+// The index of `path` in job->sources, plus one; added when new. -1 when out of memory.
+static int source_index(cmd_job *job, const char *path) {
+    for (int i = 0; i < job->sources.count; i++)
+        if (!strcmp(job->sources.items[i], path)) return i + 1;
+    if (strlist_push(&job->sources, path) != RT_OK) return -1;
+    return job->sources.count;
+}
+
+rt_status cmd_job_set(cmd_job *job, const char *key, const char *value, const cmd_job_where *where) {
+    int li = leaf_find(key);
+    if (li < 0) return unknown_leaf(key, where);
+    const leaf *lf = &LEAVES[li];
+    char *abs = NULL, *dir = NULL;
+    parser p = {0};
+    rt_status st = RT_OK;
+    if (where->path[0] == '/') {
+        abs = rt_strdup(where->path);
+        if (abs) path_normalise(abs);
+    } else {
+        char cwd[4096];
+        if (!getcwd(cwd, sizeof cwd)) return rt_error_set(RT_ERR_IO, "getcwd: %s", strerror(errno));
+        abs = path_resolve(cwd, where->path);
+    }
+    if (!abs || !(dir = rt_strdup(abs))) {
+        st = rt_error_set(RT_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        slash[1] = '\0';
+    else
+        *slash = '\0';
+    p.path = where->path;
+    p.dir = dir;
+    p.job = job;
+    if ((p.file = source_index(job, where->path)) < 0) {
+        st = rt_error_set(RT_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    size_t at;
+    const char *why = utf8_problem((const unsigned char *)value, strlen(value), &at);
+    if (why) {
+        st = where_err(where, "%s: %s in the value", key, why);
+        goto done;
+    }
+    int root;
+    if ((st = tree_build(&p, value, strlen(value), &root)) != RT_OK) goto done;
+    if (root < 0 || is_null(N(&p, root))) {
+        st = where_err(where, "%s: expected a value, got nothing (null)", key);
+        goto done;
+    }
+    // The value's nodes sit at line 1 of `value`; place them at `where` in its file.
+    for (int i = 0; i < p.t.n; i++) {
+        node *n = &p.t.nodes[i];
+        n->col = n->line == 1 ? where->col + n->col - 1 : n->col;
+        n->line = where->line + n->line - 1;
+    }
+    yaml_mark_t m = {0};
+    int k = tree_add(&p, NODE_SCALAR, &m);
+    if (k < 0 || !(p.t.nodes[k].value = rt_strdup(strrchr(lf->key, '.') + 1))) {
+        st = rt_error_set(RT_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    p.t.nodes[k].line = where->line;
+    p.t.nodes[k].col = where->col;
+    p.t.nodes[k].plain = true;
+    st = lf->fn(&p, lf->section, lf->idx, k, root, NULL);
+done:
+    tree_free(&p.t);
+    rt_free(abs);
+    rt_free(dir);
+    return st;
+}
+
+// The shortest decimal form that reads back as exactly x.
+static void fmt_double(char *b, size_t cap, double x) {
+    if (x == floor(x) && fabs(x) < 1e15) {
+        snprintf(b, cap, "%.0f", x);
+        return;
+    }
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(b, cap, "%.*g", prec, x);
+        if (strtod(b, NULL) == x) return;
+    }
+}
+
+static void fmt_list(char *b, size_t cap, const cmd_strlist *l) {
+    size_t o = 0;
+    b[0] = '\0';
+    for (int i = 0; i < l->count && o < cap; i++) {
+        int w = snprintf(b + o, cap - o, "%s%s", i ? "," : "", l->items[i]);
+        if (w < 0) break;
+        o += (size_t)w;
+    }
+}
+
+rt_status cmd_job_get(const cmd_job *job, const char *key, char *b, size_t cap) {
+    int li = leaf_find(key);
+    if (li < 0) return rt_error_set(RT_ERR_CONFIG, "%s: unknown job key", key);
+    double x = NAN;
+    long n = -2; // -2: not an integer key
+    const char *s = NULL;
+    switch (li) {
+    case 0: s = cmd_dataset_format_name(job->dataset.format); break;
+    case 1: s = job->dataset.root; break;
+    case 2: s = job->dataset.gt; break;
+    case 3: s = job->dataset.split; break;
+    case 4: fmt_list(b, cap, &job->dataset.include); return RT_OK;
+    case 5: fmt_list(b, cap, &job->dataset.exclude); return RT_OK;
+    case 6: s = job->model.weights; break;
+    case 7: s = MEMORY_MODES[job->model.prototype_memory]; break;
+    case 8: x = job->model.test.score_thr; break;
+    case 9: x = job->model.test.nms_iou; break;
+    case 10: n = job->model.test.max_per_img; break;
+    case 11: x = job->model.test.mask_thr; break;
+    case 12: x = job->model.tracker.init_score_thr; break;
+    case 13: x = job->model.tracker.obj_score_thr; break;
+    case 14: x = job->model.tracker.match_score_thr; break;
+    case 15: n = job->model.tracker.memo_tracklet_frames; break;
+    case 16: n = job->model.tracker.memo_backdrop_frames; break;
+    case 17: x = job->model.tracker.memo_momentum; break;
+    case 18: s = job->output.archive; break;
+    case 19: s = job->output.spool; break;
+    case 20:
+        if (!job->run.threads_per_rank) s = "auto";
+        n = job->run.threads_per_rank;
+        break;
+    case 21: s = job->run.resume ? "true" : "false"; break;
+    case 22: n = job->run.retries; break;
+    case 23: n = job->run.max_videos; break;
+    case 24: x = job->run.progress_every; break;
+    case 25:
+        s = job->metrics.enabled == CMD_AUTO ? "auto" : job->metrics.enabled ? "true" : "false";
+        break;
+    case 26: s = cmd_metrics_protocol_name(job->metrics.protocol); break;
+    default: fmt_list(b, cap, &job->metrics.classes); return RT_OK;
+    }
+    if (s)
+        snprintf(b, cap, "%s", s);
+    else if (n >= 0)
+        snprintf(b, cap, "%ld", n);
+    else if (n == -1 || isnan(x))
+        snprintf(b, cap, "~");
+    else
+        fmt_double(b, cap, x);
+    return RT_OK;
+}
+
+// A YAML double-quoted scalar.
+static void put_quoted(FILE *f, const char *s) {
+    fputc('"', f);
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        if (*c == '"' || *c == '\\')
+            fprintf(f, "\\%c", *c);
+        else if (*c < 0x20 || *c == 0x7f)
+            fprintf(f, "\\x%02x", *c);
+        else
+            fputc(*c, f);
+    }
+    fputc('"', f);
+}
+
+static void put_strlist(FILE *f, const cmd_strlist *l) {
+    fputc('[', f);
+    for (int i = 0; i < l->count; i++) {
+        if (i) fputs(", ", f);
+        put_quoted(f, l->items[i]);
+    }
+    fputc(']', f);
+}
+
+static void put_num(FILE *f, const char *indent, const char *key, double x) {
+    char b[40];
+    if (isnan(x)) return;
+    fmt_double(b, sizeof b, x);
+    fprintf(f, "%s%s: %s\n", indent, key, b);
+}
+
+static void put_int(FILE *f, const char *indent, const char *key, long x) {
+    if (x >= 0) fprintf(f, "%s%s: %ld\n", indent, key, x);
+}
+
+rt_status cmd_job_write(const cmd_job *job, FILE *f) {
+    fprintf(f, "dataset:\n  format: %s\n  root: ", cmd_dataset_format_name(job->dataset.format));
+    put_quoted(f, job->dataset.root ? job->dataset.root : "");
+    if (job->dataset.gt) fputs("\n  gt: ", f), put_quoted(f, job->dataset.gt);
+    if (job->dataset.split) fputs("\n  split: ", f), put_quoted(f, job->dataset.split);
+    if (job->dataset.include.count) fputs("\n  include: ", f), put_strlist(f, &job->dataset.include);
+    if (job->dataset.exclude.count) fputs("\n  exclude: ", f), put_strlist(f, &job->dataset.exclude);
+    fputc('\n', f);
+    if (job->dataset.n_classes) {
+        fputs("  classes:\n", f);
+        for (int i = 0; i < job->dataset.n_classes; i++) {
+            fputs("    ", f);
+            put_quoted(f, job->dataset.classes[i].from);
+            fputs(": ", f);
+            put_quoted(f, job->dataset.classes[i].to);
+            fputc('\n', f);
+        }
+    }
+    fputs("model:\n  weights: ", f);
+    put_quoted(f, job->model.weights ? job->model.weights : "");
+    fprintf(f, "\n  prototype_memory: %s\n", MEMORY_MODES[job->model.prototype_memory]);
+        if (!isnan(job->model.test.score_thr) || !isnan(job->model.test.nms_iou) || job->model.test.max_per_img >= 0 || !isnan(job->model.test.mask_thr)) {
+        fputs("  test:\n", f);
+        put_num(f, "    ", "score_thr", job->model.test.score_thr);
+        put_num(f, "    ", "nms_iou", job->model.test.nms_iou);
+        put_int(f, "    ", "max_per_img", job->model.test.max_per_img);
+        put_num(f, "    ", "mask_thr", job->model.test.mask_thr);
+    }
+        if (!isnan(job->model.tracker.init_score_thr) || !isnan(job->model.tracker.obj_score_thr) || !isnan(job->model.tracker.match_score_thr) ||
+        job->model.tracker.memo_tracklet_frames >= 0 || job->model.tracker.memo_backdrop_frames >= 0 || !isnan(job->model.tracker.memo_momentum)) {
+        fputs("  tracker:\n", f);
+        put_num(f, "    ", "init_score_thr", job->model.tracker.init_score_thr);
+        put_num(f, "    ", "obj_score_thr", job->model.tracker.obj_score_thr);
+        put_num(f, "    ", "match_score_thr", job->model.tracker.match_score_thr);
+        put_int(f, "    ", "memo_tracklet_frames", job->model.tracker.memo_tracklet_frames);
+        put_int(f, "    ", "memo_backdrop_frames", job->model.tracker.memo_backdrop_frames);
+        put_num(f, "    ", "memo_momentum", job->model.tracker.memo_momentum);
+    }
+    fputs("output:\n  archive: ", f);
+    put_quoted(f, job->output.archive ? job->output.archive : "");
+    if (job->output.spool) fputs("\n  spool: ", f), put_quoted(f, job->output.spool);
+    fputc('\n', f);
+    if (job->output.n_exports) fputs("  exports:\n", f);
+    for (int i = 0; i < job->output.n_exports; i++) {
+        const cmd_export *e = &job->output.exports[i];
+        char b[40];
+        fmt_double(b, sizeof b, e->min_score);
+        fprintf(f, "    - format: %s\n      dir: ", cmd_export_format_name(e->format));
+        put_quoted(f, e->dir ? e->dir : "");
+        fprintf(f, "\n      min_score: %s\n      min_track_len: %d\n", b, e->min_track_len);
+        if (e->classes.count) fputs("      classes: ", f), put_strlist(f, &e->classes), fputc('\n', f);
+    }
+    char pe[40];
+    fmt_double(pe, sizeof pe, job->run.progress_every);
+    fputs("run:\n  threads_per_rank: ", f);
+    if (job->run.threads_per_rank)
+        fprintf(f, "%d\n", job->run.threads_per_rank);
+    else
+        fputs("auto\n", f);
+    fprintf(f, "  resume: %s\n  retries: %d\n  max_videos: %ld\n  progress_every: %s\n",
+            job->run.resume ? "true" : "false", job->run.retries, job->run.max_videos, pe);
+    fprintf(f, "metrics:\n  enabled: %s\n  protocol: %s\n",
+            job->metrics.enabled == CMD_AUTO ? "auto" : job->metrics.enabled ? "true" : "false",
+            cmd_metrics_protocol_name(job->metrics.protocol));
+    if (job->metrics.classes.count)
+        fputs("  classes: ", f), put_strlist(f, &job->metrics.classes), fputc('\n', f);
+    if (ferror(f)) return rt_error_set(RT_ERR_IO, "cannot write the job: %s", strerror(errno));
+    return RT_OK;
 }

@@ -69,9 +69,11 @@ typedef struct cmd_class_map_entry {
     char *to;
 } cmd_class_map_entry;
 
-// Where a key's value sits in the job file (1-based), for messages about it after parsing.
+// Where a key's value sits (1-based), for messages about it after parsing. `file` 0 is the job
+// file; k > 0 is job->sources.items[k - 1], the file a cmd_job_set value came from.
 typedef struct cmd_job_mark {
     int line, col;
+    int file;
 } cmd_job_mark;
 
 typedef struct cmd_export {
@@ -86,7 +88,8 @@ typedef struct cmd_export {
 typedef struct cmd_job {
     char *path; // the job file, absolute
     char *dir;  // its folder
-    char *text; // the file's text, stored in every archive
+    char *text; // the file's text as read (cmd_job_set does not change it; see cmd_job_write)
+    cmd_strlist sources; // files that cmd_job_set values came from (see cmd_job_mark)
 
     struct {
         cmd_dataset_format format;
@@ -158,6 +161,40 @@ rt_status cmd_job_validate(const cmd_job *job);
 void cmd_job_print(const cmd_job *job, FILE *f);
 
 void cmd_job_free(cmd_job *job);
+
+// ---------------------------------------------------------------------------------------------
+// Overrides (sweeps): one key at a time, through the same typed checks as the job file.
+//
+//     cmd_job_where at = {"sweep.yaml", 7, 29};
+//     if (cmd_job_set(&job, "model.test.score_thr", "0.7", &at) != RT_OK) ...
+//     // "sweep.yaml:7:29: model.test.score_thr: 7 is out of range; expected a number in [0, 1]"
+//     cmd_job_write(&job, f);   // the effective job, readable by cmd_job_load
+
+// Where an override's value was written: messages name path:line:col (the value's position),
+// and relative paths in the value resolve against path's folder.
+typedef struct cmd_job_where {
+    const char *path;
+    int line, col;
+} cmd_job_where;
+
+// Sets the leaf key `key` (dotted: "model.tracker.memo_momentum", "run.threads_per_rank",
+// "model.weights", any leaf of dataset/model/output/run/metrics except dataset.classes and
+// output.exports) from `value`, YAML text of one value ("0.7", "auto", "[a, b]", "'x y'"),
+// with exactly the checks the job file's parser applies to that key. Null values are refused.
+// The key's mark (for cmd_job_validate) points at `where`. Setting output.archive does not
+// move output.spool. RT_ERR_CONFIG ("path:line:col: key: reason"; unknown keys get the nearest
+// valid key suggested), RT_ERR_NOMEM. On failure the job is unchanged except possibly that key.
+rt_status cmd_job_set(cmd_job *job, const char *key, const char *value, const cmd_job_where *where);
+
+// Formats the resolved value of leaf `key` (the keys cmd_job_set takes) into buf: numbers in the
+// shortest form that reads back exactly, "~" for a value from the weights or unset, "auto" for
+// threads_per_rank 0, lists comma-separated. RT_ERR_CONFIG for an unknown key.
+rt_status cmd_job_get(const cmd_job *job, const char *key, char *buf, size_t cap);
+
+// Writes the job as YAML that cmd_job_parse reads back into an equal job: every key that is set
+// (values from the weights left out), paths absolute, strings double-quoted. RT_ERR_IO when the
+// stream fails.
+rt_status cmd_job_write(const cmd_job *job, FILE *f);
 
 const char *cmd_dataset_format_name(cmd_dataset_format f);
 const char *cmd_export_format_name(cmd_export_format f);

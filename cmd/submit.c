@@ -12,8 +12,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cmd/submit.h"
+
 #include "cmd/cmd.h"
 #include "cmd/job.h"
+#include "runtime/fsutil.h"
 
 typedef struct submit_opts {
     const char *job_path, *template_dir, *script, *partition, *time;
@@ -21,13 +24,8 @@ typedef struct submit_opts {
     bool dry_run, merge_after;
 } submit_opts;
 
-typedef struct field {
-    const char *key;
-    const char *value; // NULL: drop the line
-} field;
-
 // Single-quoted for bash; the template runs the paths as words.
-static void shell_quote(const char *s, char *out, size_t cap) {
+void cmd_shell_quote(const char *s, char *out, size_t cap) {
     size_t o = 0;
     if (o + 1 < cap) out[o++] = '\'';
     for (; *s && o + 5 < cap; s++) {
@@ -62,7 +60,7 @@ static rt_status read_text(const char *path, char **text) {
 
 // Writes `tmpl` to `out` with every @KEY@ replaced; a line naming a field whose value is NULL is
 // dropped; an unknown @KEY@ is an error (a template and a pcan that do not match).
-static rt_status fill(const char *tmpl, const char *tmpl_path, const field *fields, int n,
+static rt_status fill(const char *tmpl, const char *tmpl_path, const cmd_sbatch_field *fields, int n,
                       FILE *out) {
     int line_no = 1;
     for (const char *line = tmpl; *line; line_no++) {
@@ -124,11 +122,9 @@ static bool valid_time(const char *t) {
     return false;
 }
 
-// Finds slurm/<name>: --template-dir, else next to the executable (<bin>/../slurm), else the
-// installed copy.
-static rt_status find_template(const submit_opts *o, const char *name, char *out, size_t cap) {
-    if (o->template_dir) {
-        snprintf(out, cap, "%s/%s", o->template_dir, name);
+rt_status cmd_sbatch_template(const char *template_dir, const char *name, char *out, size_t cap) {
+    if (template_dir) {
+        snprintf(out, cap, "%s/%s", template_dir, name);
         if (access(out, R_OK) == 0) return RT_OK;
         return rt_error_set(RT_ERR_IO, "%s: %s", out, strerror(errno));
     }
@@ -147,22 +143,49 @@ static rt_status find_template(const submit_opts *o, const char *name, char *out
                         "give --template-dir DIR", name);
 }
 
+void cmd_self_exe(char *out, size_t cap) {
+    snprintf(out, cap, "pcan");
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        snprintf(out, cap, "%s", exe);
+    }
+}
+
+rt_status cmd_sbatch_fill(const char *template_path, const cmd_sbatch_field *fields, int n,
+                          const char *script) {
+    char *tmpl = NULL;
+    rt_status st = read_text(template_path, &tmpl);
+    if (st != RT_OK) return st;
+    if (!script) {
+        st = fill(tmpl, template_path, fields, n, stdout);
+    } else {
+        rt_atomic_file af;
+        st = rt_atomic_open(&af, script);
+        if (st == RT_OK) {
+            st = fill(tmpl, template_path, fields, n, af.f);
+            if (st == RT_OK)
+                st = rt_atomic_commit(&af);
+            else
+                rt_atomic_abort(&af);
+        }
+    }
+    rt_free(tmpl);
+    return st;
+}
+
 // Fills template `name` into `script`; on dry runs prints it instead.
 static rt_status write_script(const submit_opts *o, const cmd_job *job, const char *name,
                               const char *script, const char *log) {
     char tpath[PATH_MAX + 64];
-    rt_status st = find_template(o, name, tpath, sizeof tpath);
+    rt_status st = cmd_sbatch_template(o->template_dir, name, tpath, sizeof tpath);
     if (st != RT_OK) return st;
-    char *tmpl = NULL;
-    st = read_text(tpath, &tmpl);
-    if (st != RT_OK) return st;
-
-    char exe[PATH_MAX] = "pcan";
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) exe[n] = 0;
+    char exe[PATH_MAX];
+    cmd_self_exe(exe, sizeof exe);
     char q_exe[3 * PATH_MAX], q_job[3 * PATH_MAX], nodes[24], tpn[24], cpt[24], jname[64];
-    shell_quote(exe, q_exe, sizeof q_exe);
-    shell_quote(job->path, q_job, sizeof q_job);
+    cmd_shell_quote(exe, q_exe, sizeof q_exe);
+    cmd_shell_quote(job->path, q_job, sizeof q_job);
     snprintf(nodes, sizeof nodes, "%ld", o->nodes);
     snprintf(tpn, sizeof tpn, "%ld", o->ntasks_per_node);
     snprintf(cpt, sizeof cpt, "%ld", o->cpus_per_task);
@@ -174,34 +197,20 @@ static rt_status write_script(const submit_opts *o, const cmd_job *job, const ch
     if (dot && dot != jname) *dot = 0;
     for (char *c = jname; *c; c++)
         if (*c == ' ' || *c == '\'' || *c == '"') *c = '_';
-    const field fields[] = {
+    const cmd_sbatch_field fields[] = {
         {"NAME", jname}, {"NODES", nodes}, {"NTASKS_PER_NODE", tpn}, {"CPUS_PER_TASK", cpt},
         {"TIME", o->time}, {"PARTITION", o->partition}, {"LOG", log}, {"PCAN", q_exe},
         {"JOB", q_job},
     };
     int nf = (int)(sizeof fields / sizeof fields[0]);
-    if (o->dry_run) {
-        st = fill(tmpl, tpath, fields, nf, stdout);
-    } else {
-        FILE *f = fopen(script, "w");
-        if (!f) {
-            st = rt_error_set(RT_ERR_IO, "%s: %s", script, strerror(errno));
-        } else {
-            st = fill(tmpl, tpath, fields, nf, f);
-            if (fclose(f) != 0 && st == RT_OK)
-                st = rt_error_set(RT_ERR_IO, "%s: %s", script, strerror(errno));
-        }
-    }
-    rt_free(tmpl);
-    return st;
+    return cmd_sbatch_fill(tpath, fields, nf, o->dry_run ? NULL : script);
 }
 
-// Runs `sbatch --parsable [--dependency=afterok:DEP] SCRIPT`; the job id goes to `id`.
-static rt_status run_sbatch(const char *script, const char *dep, char *id, size_t cap) {
+rt_status cmd_sbatch_submit(const char *script, const char *dep, char *id, size_t cap) {
     const char *sb = getenv("PCAN_SBATCH");
     if (!sb || !*sb) sb = "sbatch";
     char q_script[3 * PATH_MAX], cmd[4 * PATH_MAX];
-    shell_quote(script, q_script, sizeof q_script);
+    cmd_shell_quote(script, q_script, sizeof q_script);
     snprintf(cmd, sizeof cmd, "%s --parsable %s%s %s", sb, dep ? "--dependency=afterok:" : "",
              dep ? dep : "", q_script);
     FILE *p = popen(cmd, "r");
@@ -290,11 +299,11 @@ int cmd_submit_main(int argc, char **argv) {
         if (write_script(&o, &job, "merge.sbatch", mscript, mlog) != RT_OK) goto fail;
     }
     if (o.dry_run) goto done;
-    if (run_sbatch(script, NULL, id, sizeof id) != RT_OK) goto fail;
+    if (cmd_sbatch_submit(script, NULL, id, sizeof id) != RT_OK) goto fail;
     printf("%s\n", id);
     fprintf(stderr, "pcan submit: job %s (%s), log %s\n", id, script, log);
     if (o.merge_after) {
-        if (run_sbatch(mscript, id, mid, sizeof mid) != RT_OK) goto fail;
+        if (cmd_sbatch_submit(mscript, id, mid, sizeof mid) != RT_OK) goto fail;
         printf("%s\n", mid);
         fprintf(stderr, "pcan submit: merge job %s after %s (%s)\n", mid, id, mscript);
     }
