@@ -499,8 +499,8 @@ const char *cmd_metrics_protocol_name(cmd_metrics_protocol pr) { return PROTOCOL
 static const char *const TOP_KEYS[] = {"dataset", "model", "output", "run", "metrics", NULL};
 static const char *const DATASET_KEYS[] = {"format",  "root",    "gt",      "split",
                                            "include", "exclude", "classes", NULL};
-static const char *const MODEL_KEYS[] = {"weights", "prototype_memory", "test", "tracker",
-                                         "refine_head", NULL};
+static const char *const MODEL_KEYS[] = {"weights", "prototype_memory", "test",
+                                         "tracker", "refine_head",      NULL};
 static const char *const TEST_KEYS[] = {"score_thr", "nms_iou", "max_per_img", "mask_thr", NULL};
 static const char *const TRACKER_KEYS[] = {"init_score_thr",
                                            "obj_score_thr",
@@ -929,8 +929,8 @@ static rt_status verr(const cmd_job *job, cmd_job_mark at, const char *key, cons
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    const char *file = at.file > 0 && at.file <= job->sources.count ? job->sources.items[at.file - 1]
-                                                                     : job->path;
+    const char *file =
+        at.file > 0 && at.file <= job->sources.count ? job->sources.items[at.file - 1] : job->path;
     return rt_error_set(RT_ERR_CONFIG, "%s:%d:%d: %s: %s", file, at.line, at.col, key, msg);
 }
 
@@ -1132,6 +1132,7 @@ static const leaf LEAVES[] = {
     {"dataset.exclude", "dataset", on_dataset, 5},
     {"model.weights", "model", on_model, 0},
     {"model.prototype_memory", "model", on_model, 1},
+    {"model.refine_head", "model", on_model, 4},
     {"model.test.score_thr", "model.test", on_test, 0},
     {"model.test.nms_iou", "model.test", on_test, 1},
     {"model.test.max_per_img", "model.test", on_test, 2},
@@ -1184,8 +1185,10 @@ static rt_status unknown_leaf(const char *key, const cmd_job_where *w) {
     }
     if (best && best_d <= RT_MAX(2, (int)strlen(key) / 6))
         return where_err(w, "%s: unknown key; did you mean '%s'?", key, best);
-    return where_err(w, "%s: unknown key (overridable: dataset.*, model.*, output.archive, "
-                        "output.spool, run.*, metrics.* leaves)", key);
+    return where_err(w,
+                     "%s: unknown key (overridable: dataset.*, model.*, output.archive, "
+                     "output.spool, run.*, metrics.* leaves)",
+                     key);
 }
 
 // The index of `path` in job->sources, plus one; added when new. -1 when out of memory.
@@ -1196,7 +1199,8 @@ static int source_index(cmd_job *job, const char *path) {
     return job->sources.count;
 }
 
-rt_status cmd_job_set(cmd_job *job, const char *key, const char *value, const cmd_job_where *where) {
+rt_status cmd_job_set(cmd_job *job, const char *key, const char *value,
+                      const cmd_job_where *where) {
     int li = leaf_find(key);
     if (li < 0) return unknown_leaf(key, where);
     const leaf *lf = &LEAVES[li];
@@ -1299,30 +1303,31 @@ rt_status cmd_job_get(const cmd_job *job, const char *key, char *b, size_t cap) 
     case 5: fmt_list(b, cap, &job->dataset.exclude); return RT_OK;
     case 6: s = job->model.weights; break;
     case 7: s = MEMORY_MODES[job->model.prototype_memory]; break;
-    case 8: x = job->model.test.score_thr; break;
-    case 9: x = job->model.test.nms_iou; break;
-    case 10: n = job->model.test.max_per_img; break;
-    case 11: x = job->model.test.mask_thr; break;
-    case 12: x = job->model.tracker.init_score_thr; break;
-    case 13: x = job->model.tracker.obj_score_thr; break;
-    case 14: x = job->model.tracker.match_score_thr; break;
-    case 15: n = job->model.tracker.memo_tracklet_frames; break;
-    case 16: n = job->model.tracker.memo_backdrop_frames; break;
-    case 17: x = job->model.tracker.memo_momentum; break;
-    case 18: s = job->output.archive; break;
-    case 19: s = job->output.spool; break;
-    case 20:
+    case 8: s = job->model.refine_head ? "true" : "false"; break;
+    case 9: x = job->model.test.score_thr; break;
+    case 10: x = job->model.test.nms_iou; break;
+    case 11: n = job->model.test.max_per_img; break;
+    case 12: x = job->model.test.mask_thr; break;
+    case 13: x = job->model.tracker.init_score_thr; break;
+    case 14: x = job->model.tracker.obj_score_thr; break;
+    case 15: x = job->model.tracker.match_score_thr; break;
+    case 16: n = job->model.tracker.memo_tracklet_frames; break;
+    case 17: n = job->model.tracker.memo_backdrop_frames; break;
+    case 18: x = job->model.tracker.memo_momentum; break;
+    case 19: s = job->output.archive; break;
+    case 20: s = job->output.spool; break;
+    case 21:
         if (!job->run.threads_per_rank) s = "auto";
         n = job->run.threads_per_rank;
         break;
-    case 21: s = job->run.resume ? "true" : "false"; break;
-    case 22: n = job->run.retries; break;
-    case 23: n = job->run.max_videos; break;
-    case 24: x = job->run.progress_every; break;
-    case 25:
+    case 22: s = job->run.resume ? "true" : "false"; break;
+    case 23: n = job->run.retries; break;
+    case 24: n = job->run.max_videos; break;
+    case 25: x = job->run.progress_every; break;
+    case 26:
         s = job->metrics.enabled == CMD_AUTO ? "auto" : job->metrics.enabled ? "true" : "false";
         break;
-    case 26: s = cmd_metrics_protocol_name(job->metrics.protocol); break;
+    case 27: s = cmd_metrics_protocol_name(job->metrics.protocol); break;
     default: fmt_list(b, cap, &job->metrics.classes); return RT_OK;
     }
     if (s)
@@ -1375,8 +1380,10 @@ rt_status cmd_job_write(const cmd_job *job, FILE *f) {
     put_quoted(f, job->dataset.root ? job->dataset.root : "");
     if (job->dataset.gt) fputs("\n  gt: ", f), put_quoted(f, job->dataset.gt);
     if (job->dataset.split) fputs("\n  split: ", f), put_quoted(f, job->dataset.split);
-    if (job->dataset.include.count) fputs("\n  include: ", f), put_strlist(f, &job->dataset.include);
-    if (job->dataset.exclude.count) fputs("\n  exclude: ", f), put_strlist(f, &job->dataset.exclude);
+    if (job->dataset.include.count)
+        fputs("\n  include: ", f), put_strlist(f, &job->dataset.include);
+    if (job->dataset.exclude.count)
+        fputs("\n  exclude: ", f), put_strlist(f, &job->dataset.exclude);
     fputc('\n', f);
     if (job->dataset.n_classes) {
         fputs("  classes:\n", f);
@@ -1390,16 +1397,20 @@ rt_status cmd_job_write(const cmd_job *job, FILE *f) {
     }
     fputs("model:\n  weights: ", f);
     put_quoted(f, job->model.weights ? job->model.weights : "");
-    fprintf(f, "\n  prototype_memory: %s\n", MEMORY_MODES[job->model.prototype_memory]);
-        if (!isnan(job->model.test.score_thr) || !isnan(job->model.test.nms_iou) || job->model.test.max_per_img >= 0 || !isnan(job->model.test.mask_thr)) {
+    fprintf(f, "\n  prototype_memory: %s\n  refine_head: %s\n",
+            MEMORY_MODES[job->model.prototype_memory], job->model.refine_head ? "true" : "false");
+    if (!isnan(job->model.test.score_thr) || !isnan(job->model.test.nms_iou) ||
+        job->model.test.max_per_img >= 0 || !isnan(job->model.test.mask_thr)) {
         fputs("  test:\n", f);
         put_num(f, "    ", "score_thr", job->model.test.score_thr);
         put_num(f, "    ", "nms_iou", job->model.test.nms_iou);
         put_int(f, "    ", "max_per_img", job->model.test.max_per_img);
         put_num(f, "    ", "mask_thr", job->model.test.mask_thr);
     }
-        if (!isnan(job->model.tracker.init_score_thr) || !isnan(job->model.tracker.obj_score_thr) || !isnan(job->model.tracker.match_score_thr) ||
-        job->model.tracker.memo_tracklet_frames >= 0 || job->model.tracker.memo_backdrop_frames >= 0 || !isnan(job->model.tracker.memo_momentum)) {
+    if (!isnan(job->model.tracker.init_score_thr) || !isnan(job->model.tracker.obj_score_thr) ||
+        !isnan(job->model.tracker.match_score_thr) ||
+        job->model.tracker.memo_tracklet_frames >= 0 ||
+        job->model.tracker.memo_backdrop_frames >= 0 || !isnan(job->model.tracker.memo_momentum)) {
         fputs("  tracker:\n", f);
         put_num(f, "    ", "init_score_thr", job->model.tracker.init_score_thr);
         put_num(f, "    ", "obj_score_thr", job->model.tracker.obj_score_thr);
@@ -1420,7 +1431,8 @@ rt_status cmd_job_write(const cmd_job *job, FILE *f) {
         fprintf(f, "    - format: %s\n      dir: ", cmd_export_format_name(e->format));
         put_quoted(f, e->dir ? e->dir : "");
         fprintf(f, "\n      min_score: %s\n      min_track_len: %d\n", b, e->min_track_len);
-        if (e->classes.count) fputs("      classes: ", f), put_strlist(f, &e->classes), fputc('\n', f);
+        if (e->classes.count)
+            fputs("      classes: ", f), put_strlist(f, &e->classes), fputc('\n', f);
     }
     char pe[40];
     fmt_double(pe, sizeof pe, job->run.progress_every);
@@ -1432,7 +1444,9 @@ rt_status cmd_job_write(const cmd_job *job, FILE *f) {
     fprintf(f, "  resume: %s\n  retries: %d\n  max_videos: %ld\n  progress_every: %s\n",
             job->run.resume ? "true" : "false", job->run.retries, job->run.max_videos, pe);
     fprintf(f, "metrics:\n  enabled: %s\n  protocol: %s\n",
-            job->metrics.enabled == CMD_AUTO ? "auto" : job->metrics.enabled ? "true" : "false",
+            job->metrics.enabled == CMD_AUTO ? "auto"
+            : job->metrics.enabled           ? "true"
+                                             : "false",
             cmd_metrics_protocol_name(job->metrics.protocol));
     if (job->metrics.classes.count)
         fputs("  classes: ", f), put_strlist(f, &job->metrics.classes), fputc('\n', f);

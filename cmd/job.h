@@ -78,9 +78,9 @@ typedef struct cmd_job_mark {
 
 typedef struct cmd_export {
     cmd_export_format format;
-    char *dir;         // absolute
-    double min_score;  // 0
-    int min_track_len; // 1
+    char *dir;           // absolute
+    double min_score;    // 0
+    int min_track_len;   // 1
     cmd_strlist classes; // empty = all
     cmd_job_mark dir_at;
 } cmd_export;
@@ -112,7 +112,7 @@ typedef struct cmd_job {
         } test;
         struct {
             double init_score_thr, obj_score_thr, match_score_thr, memo_momentum; // NaN = weights
-            int memo_tracklet_frames, memo_backdrop_frames;                        // -1 = weights
+            int memo_tracklet_frames, memo_backdrop_frames;                       // -1 = weights
         } tracker;
         cmd_job_mark weights_at;
     } model;

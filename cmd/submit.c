@@ -60,8 +60,8 @@ static rt_status read_text(const char *path, char **text) {
 
 // Writes `tmpl` to `out` with every @KEY@ replaced; a line naming a field whose value is NULL is
 // dropped; an unknown @KEY@ is an error (a template and a pcan that do not match).
-static rt_status fill(const char *tmpl, const char *tmpl_path, const cmd_sbatch_field *fields, int n,
-                      FILE *out) {
+static rt_status fill(const char *tmpl, const char *tmpl_path, const cmd_sbatch_field *fields,
+                      int n, FILE *out) {
     int line_no = 1;
     for (const char *line = tmpl; *line; line_no++) {
         const char *eol = strchr(line, '\n');
@@ -117,8 +117,10 @@ static bool valid_time(const char *t) {
     // Slurm accepts several forms; we take the documented HH:MM:SS and D-HH:MM:SS.
     int d, h, m, s;
     char c;
-    if (sscanf(t, "%d-%d:%d:%d%c", &d, &h, &m, &s, &c) == 4) return d >= 0 && h < 24 && m < 60 && s < 60;
-    if (sscanf(t, "%d:%d:%d%c", &h, &m, &s, &c) == 3) return h >= 0 && m >= 0 && m < 60 && s >= 0 && s < 60;
+    if (sscanf(t, "%d-%d:%d:%d%c", &d, &h, &m, &s, &c) == 4)
+        return d >= 0 && h < 24 && m < 60 && s < 60;
+    if (sscanf(t, "%d:%d:%d%c", &h, &m, &s, &c) == 3)
+        return h >= 0 && m >= 0 && m < 60 && s >= 0 && s < 60;
     return false;
 }
 
@@ -139,8 +141,10 @@ rt_status cmd_sbatch_template(const char *template_dir, const char *name, char *
         snprintf(out, cap, "%s/../share/pcan/slurm/%s", exe, name);
         if (access(out, R_OK) == 0) return RT_OK;
     }
-    return rt_error_set(RT_ERR_IO, "cannot find the template slurm/%s next to pcan; "
-                        "give --template-dir DIR", name);
+    return rt_error_set(RT_ERR_IO,
+                        "cannot find the template slurm/%s next to pcan; "
+                        "give --template-dir DIR",
+                        name);
 }
 
 void cmd_self_exe(char *out, size_t cap) {
@@ -198,9 +202,9 @@ static rt_status write_script(const submit_opts *o, const cmd_job *job, const ch
     for (char *c = jname; *c; c++)
         if (*c == ' ' || *c == '\'' || *c == '"') *c = '_';
     const cmd_sbatch_field fields[] = {
-        {"NAME", jname}, {"NODES", nodes}, {"NTASKS_PER_NODE", tpn}, {"CPUS_PER_TASK", cpt},
-        {"TIME", o->time}, {"PARTITION", o->partition}, {"LOG", log}, {"PCAN", q_exe},
-        {"JOB", q_job},
+        {"NAME", jname},        {"NODES", nodes},  {"NTASKS_PER_NODE", tpn},
+        {"CPUS_PER_TASK", cpt}, {"TIME", o->time}, {"PARTITION", o->partition},
+        {"LOG", log},           {"PCAN", q_exe},   {"JOB", q_job},
     };
     int nf = (int)(sizeof fields / sizeof fields[0]);
     return cmd_sbatch_fill(tpath, fields, nf, o->dry_run ? NULL : script);
@@ -243,7 +247,8 @@ int cmd_submit_main(int argc, char **argv) {
             if (parse_long(a, val, 1, 4096, &o.cpus_per_task)) return CMD_EXIT_USAGE;
         } else if (!strcmp(a, "--time")) {
             if (!valid_time(val))
-                return cmd_usage_error("submit", "--time: expected HH:MM:SS or D-HH:MM:SS, got '%s'", val);
+                return cmd_usage_error("submit",
+                                       "--time: expected HH:MM:SS or D-HH:MM:SS, got '%s'", val);
             o.time = val;
         } else if (!strcmp(a, "--partition")) {
             o.partition = val;

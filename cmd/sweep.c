@@ -1,4 +1,5 @@
-// pcan sweep — a base job times a grid of overrides: expand, point, submit (report: sweep_report.c).
+// pcan sweep — a base job times a grid of overrides: expand, point, submit (report:
+// sweep_report.c).
 //
 // A sweep file (YAML, strict like a job file; every error names file:line:column):
 //
@@ -40,7 +41,7 @@
 #include "runtime/fsutil.h"
 
 #define SWEEP_MAX_POINTS 100000
-#define SWEEP_MAX_AXES 32
+#define SWEEP_MAX_AXES   32
 
 typedef struct sweep_shape {
     long nodes, ntasks_per_node, cpus_per_task;
@@ -49,9 +50,9 @@ typedef struct sweep_shape {
 typedef struct sweep_axis {
     char *key;
     int n;
-    char **values;        // each value's YAML source text
-    cmd_job_where *at;    // each value's place (path = the sweep file)
-    long *ints;           // cluster.* values
+    char **values;     // each value's YAML source text
+    cmd_job_where *at; // each value's place (path = the sweep file)
+    long *ints;        // cluster.* values
 } sweep_axis;
 
 typedef struct sweep {
@@ -60,9 +61,9 @@ typedef struct sweep {
     char *text;
     size_t len;
     char *name;
-    char *base_path;   // absolute; NULL: inline
-    char *base_text;   // the sweep text with everything but the inline base blanked
-    char *out_dir;     // absolute; NULL: the base archive's folder
+    char *base_path; // absolute; NULL: inline
+    char *base_text; // the sweep text with everything but the inline base blanked
+    char *out_dir;   // absolute; NULL: the base archive's folder
     cmd_job_where out_at, base_at;
     sweep_shape shape;
     char *time, *partition;
@@ -168,8 +169,8 @@ static rt_status get_str(const sweep *s, const yaml_node_t *n, const char *key, 
     return RT_OK;
 }
 
-static const char *const CLUSTER_KEYS[] = {"nodes", "ntasks_per_node", "cpus_per_task", "time",
-                                           "partition", NULL};
+static const char *const CLUSTER_KEYS[] = {"nodes", "ntasks_per_node", "cpus_per_task",
+                                           "time",  "partition",       NULL};
 
 static rt_status cluster_value(const sweep *s, const yaml_node_t *n, int idx, const char *key,
                                long *out) {
@@ -188,14 +189,15 @@ static rt_status parse_cluster(sp *p, const yaml_node_t *m) {
     if (is_null_node(m)) return RT_OK;
     if (m->type != YAML_MAPPING_NODE) return serr(s, m, "cluster: expected a mapping");
     unsigned seen = 0;
-    for (yaml_node_pair_t *pr = m->data.mapping.pairs.start; pr < m->data.mapping.pairs.top;
-         pr++) {
+    for (yaml_node_pair_t *pr = m->data.mapping.pairs.start; pr < m->data.mapping.pairs.top; pr++) {
         yaml_node_t *k = yaml_document_get_node(&p->doc, pr->key);
         yaml_node_t *v = yaml_document_get_node(&p->doc, pr->value);
         int i = scalar(k) ? key_index(CLUSTER_KEYS, scalar(k)) : -1;
         if (i < 0)
-            return serr(s, k, "cluster.%s: unknown key (valid: nodes, ntasks_per_node, "
-                              "cpus_per_task, time, partition)", scalar(k) ? scalar(k) : "?");
+            return serr(s, k,
+                        "cluster.%s: unknown key (valid: nodes, ntasks_per_node, "
+                        "cpus_per_task, time, partition)",
+                        scalar(k) ? scalar(k) : "?");
         if (seen & (1u << i)) return serr(s, k, "cluster.%s: duplicate key", scalar(k));
         seen |= 1u << i;
         char key[64];
@@ -239,8 +241,10 @@ static rt_status parse_axis(sp *p, const yaml_node_t *k, const yaml_node_t *v) {
     bool cluster = !strncmp(key, "cluster.", 8);
     int ci = cluster ? key_index(CLUSTER_KEYS, key + 8) : -1;
     if (cluster && (ci < 0 || ci > 2))
-        return serr(s, k, "grid.%s: unknown key; the cluster keys of a grid are "
-                          "cluster.nodes, cluster.ntasks_per_node, cluster.cpus_per_task", key);
+        return serr(s, k,
+                    "grid.%s: unknown key; the cluster keys of a grid are "
+                    "cluster.nodes, cluster.ntasks_per_node, cluster.cpus_per_task",
+                    key);
     if (!cluster && strncmp(key, "model.", 6) && strncmp(key, "run.", 4))
         return serr(s, k, "grid.%s: a grid varies model.*, run.* or cluster.* keys", key);
     for (int a = 0; a < s->n_axes; a++)
@@ -271,8 +275,7 @@ static rt_status parse_axis(sp *p, const yaml_node_t *k, const yaml_node_t *v) {
             return serr(s, e, "grid.%s: write each value on one line", key);
         cmd_job_where at = {s->path, (int)e->start_mark.line + 1, (int)e->start_mark.column + 1};
         rt_status st = add_value(ax, s->text + a, b - a, &at);
-        if (st == RT_OK && cluster)
-            st = cluster_value(s, e, ci, key, &ax->ints[ax->n - 1]);
+        if (st == RT_OK && cluster) st = cluster_value(s, e, ci, key, &ax->ints[ax->n - 1]);
         if (st != RT_OK) return st;
     }
     return RT_OK;
@@ -284,12 +287,14 @@ static rt_status parse_top(sp *p) {
     sweep *s = p->s;
     yaml_node_t *root = yaml_document_get_root_node(&p->doc);
     if (!root || is_null_node(root))
-        return rt_error_set(RT_ERR_CONFIG, "%s:1:1: empty sweep file; expected a mapping with "
-                                           "base and grid", s->path);
+        return rt_error_set(RT_ERR_CONFIG,
+                            "%s:1:1: empty sweep file; expected a mapping with "
+                            "base and grid",
+                            s->path);
     if (root->type != YAML_MAPPING_NODE) return serr(s, root, "expected a mapping (base, grid)");
     unsigned seen = 0;
-    for (yaml_node_pair_t *pr = root->data.mapping.pairs.start;
-         pr < root->data.mapping.pairs.top; pr++) {
+    for (yaml_node_pair_t *pr = root->data.mapping.pairs.start; pr < root->data.mapping.pairs.top;
+         pr++) {
         yaml_node_t *k = yaml_document_get_node(&p->doc, pr->key);
         yaml_node_t *v = yaml_document_get_node(&p->doc, pr->value);
         int i = scalar(k) ? key_index(SWEEP_KEYS, scalar(k)) : -1;
@@ -372,8 +377,10 @@ static rt_status sweep_load(const char *path, sweep *s) {
     char abs[PATH_MAX];
     if (!realpath(path, abs)) return rt_error_set(RT_ERR_IO, "%s: %s", path, strerror(errno));
     char *slash = strrchr(abs, '/');
-    if (slash == abs) slash[1] = '\0';
-    else *slash = '\0';
+    if (slash == abs)
+        slash[1] = '\0';
+    else
+        *slash = '\0';
     if (!(s->dir = rt_strdup(abs))) return rt_error_set(RT_ERR_NOMEM, "out of memory");
 
     sp p = {.s = s};
@@ -382,8 +389,8 @@ static rt_status sweep_load(const char *path, sweep *s) {
     yaml_parser_set_input_string(&y, (const unsigned char *)s->text, s->len);
     rt_status st;
     if (!yaml_parser_load(&y, &p.doc)) {
-        const yaml_mark_t *m = y.problem_mark.line || y.problem_mark.column ? &y.problem_mark
-                                                                              : &y.context_mark;
+        const yaml_mark_t *m =
+            y.problem_mark.line || y.problem_mark.column ? &y.problem_mark : &y.context_mark;
         st = rt_error_set(RT_ERR_CONFIG, "%s:%d:%d: YAML syntax: %s", path, (int)m->line + 1,
                           (int)m->column + 1, y.problem ? y.problem : "syntax error");
         yaml_parser_delete(&y);
@@ -490,8 +497,10 @@ static rt_status point_job(const sweep *s, long k, cmd_job *job) {
     } else {
         snprintf(dir, sizeof dir, "%s", job->output.archive);
         char *slash = strrchr(dir, '/');
-        if (slash == dir) slash[1] = '\0';
-        else if (slash) *slash = '\0';
+        if (slash == dir)
+            slash[1] = '\0';
+        else if (slash)
+            *slash = '\0';
     }
     char archive[PATH_MAX + 128], spool[PATH_MAX + 160];
     snprintf(archive, sizeof archive, "%s/%s-%0*ld.h5", dir, s->name, index_width(s), k);
@@ -508,7 +517,8 @@ static rt_status point_job(const sweep *s, long k, cmd_job *job) {
         rt_free(e->dir);
         e->dir = d;
     }
-    if (job->run.threads_per_rank == 0) job->run.threads_per_rank = (int)point_shape(s, k).cpus_per_task;
+    if (job->run.threads_per_rank == 0)
+        job->run.threads_per_rank = (int)point_shape(s, k).cpus_per_task;
     return RT_OK;
 }
 
@@ -522,16 +532,16 @@ static rt_status write_point_job(const sweep *s, long k, const cmd_job *job, cha
     rt_atomic_file af;
     rt_status st = rt_atomic_open(&af, path);
     if (st != RT_OK) return st;
-    fprintf(af.f, "# The effective job of point %ld of the sweep %s, written by pcan sweep point.\n",
-            k, abs);
+    fprintf(af.f,
+            "# The effective job of point %ld of the sweep %s, written by pcan sweep point.\n", k,
+            abs);
     fprintf(af.f, "# pcan-sweep-point: %ld of %ld\n", k, s->n_points);
     fprintf(af.f, "# pcan-sweep-cluster: nodes=%ld ntasks_per_node=%ld cpus_per_task=%ld\n",
             sh.nodes, sh.ntasks_per_node, sh.cpus_per_task);
     int idx[SWEEP_MAX_AXES];
     point_indices(s, k, idx);
     for (int a = 0; a < s->n_axes; a++)
-        fprintf(af.f, "# pcan-sweep-override: %s=%s\n", s->axes[a].key,
-                s->axes[a].values[idx[a]]);
+        fprintf(af.f, "# pcan-sweep-override: %s=%s\n", s->axes[a].key, s->axes[a].values[idx[a]]);
     st = cmd_job_write(job, af.f);
     if (st != RT_OK) {
         rt_atomic_abort(&af);
@@ -568,7 +578,8 @@ static int sweep_expand(int argc, char **argv) {
         }
     }
     printf("# %s: %ld point%s (index, nodes x tasks per node x cpus per task, overrides, "
-           "archive)\n", s.path, s.n_points, s.n_points == 1 ? "" : "s");
+           "archive)\n",
+           s.path, s.n_points, s.n_points == 1 ? "" : "s");
     for (long k = 0; k < s.n_points; k++) {
         cmd_job job;
         point_job(&s, k, &job);
@@ -588,13 +599,18 @@ static int sweep_point(int argc, char **argv) {
     const char *path = NULL, *kstr = NULL;
     bool verbose = false, retry = false;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--verbose") || !strcmp(argv[i], "-v")) verbose = true;
-        else if (!strcmp(argv[i], "--retry-failed")) retry = true;
+        if (!strcmp(argv[i], "--verbose") || !strcmp(argv[i], "-v"))
+            verbose = true;
+        else if (!strcmp(argv[i], "--retry-failed"))
+            retry = true;
         else if (argv[i][0] == '-' && argv[i][1])
             return cmd_usage_error("sweep", "point: unknown option '%s'", argv[i]);
-        else if (!path) path = argv[i];
-        else if (!kstr) kstr = argv[i];
-        else return cmd_usage_error("sweep", "point takes SWEEP.yaml K");
+        else if (!path)
+            path = argv[i];
+        else if (!kstr)
+            kstr = argv[i];
+        else
+            return cmd_usage_error("sweep", "point takes SWEEP.yaml K");
     }
     if (!path || !kstr) return cmd_usage_error("sweep", "point takes SWEEP.yaml K");
     sweep s;
@@ -673,7 +689,8 @@ static int sweep_submit(int argc, char **argv) {
             continue;
         }
         if (!takes) {
-            if (a[0] == '-' && a[1]) return cmd_usage_error("sweep", "submit: unknown option %s", a);
+            if (a[0] == '-' && a[1])
+                return cmd_usage_error("sweep", "submit: unknown option %s", a);
             if (path) return cmd_usage_error("sweep", "submit takes one SWEEP.yaml");
             path = a;
             continue;
@@ -684,8 +701,8 @@ static int sweep_submit(int argc, char **argv) {
             errno = 0;
             max_parallel = strtol(val, &end, 10);
             if (!*val || *end || errno || max_parallel < 1 || max_parallel > 100000)
-                return cmd_usage_error("sweep", "--max-parallel: expected an integer >= 1, got '%s'",
-                                       val);
+                return cmd_usage_error("sweep",
+                                       "--max-parallel: expected an integer >= 1, got '%s'", val);
         } else if (!strcmp(a, "--time")) {
             if (!valid_time(val))
                 return cmd_usage_error("sweep", "--time: expected HH:MM:SS or D-HH:MM:SS, got '%s'",
@@ -783,9 +800,10 @@ static int sweep_submit(int argc, char **argv) {
         snprintf(cpt, sizeof cpt, "%ld", sh->cpus_per_task);
         snprintf(jname, sizeof jname, "pcan-sweep-%.60s", s.name);
         const cmd_sbatch_field fields[] = {
-            {"NAME", jname}, {"ARRAY", array}, {"NODES", nodes}, {"NTASKS_PER_NODE", tpn},
-            {"CPUS_PER_TASK", cpt}, {"TIME", time}, {"PARTITION", partition}, {"LOG", log},
-            {"PCAN", q_exe}, {"SWEEP", q_sweep},
+            {"NAME", jname},          {"ARRAY", array},       {"NODES", nodes},
+            {"NTASKS_PER_NODE", tpn}, {"CPUS_PER_TASK", cpt}, {"TIME", time},
+            {"PARTITION", partition}, {"LOG", log},           {"PCAN", q_exe},
+            {"SWEEP", q_sweep},
         };
         int nf = (int)(sizeof fields / sizeof fields[0]);
         if (dry) printf("# ---- %s: points %s ----\n", script, array);
