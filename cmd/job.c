@@ -1180,7 +1180,8 @@ static rt_status unknown_leaf(const char *key, const cmd_job_where *w) {
     const char *best = NULL;
     int best_d = 99;
     for (int i = 0; i < N_LEAVES; i++) {
-        int d = edit_distance(key, LEAVES[i].key);
+        // A cut-short key ("model.test.nms") is a prefix of the one meant.
+        int d = strncmp(LEAVES[i].key, key, strlen(key)) ? edit_distance(key, LEAVES[i].key) : 1;
         if (d < best_d) best_d = d, best = LEAVES[i].key;
     }
     if (best && best_d <= RT_MAX(2, (int)strlen(key) / 6))

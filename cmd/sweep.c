@@ -555,8 +555,7 @@ static rt_status write_point_job(const sweep *s, long k, const cmd_job *job, cha
 
 static int fail_usage(const char *what) {
     fprintf(stderr, "pcan sweep %s: %s\n", what, rt_error());
-    return rt_error_status() == RT_ERR_NOMEM || rt_error_status() == RT_ERR_IO ? CMD_EXIT_RUNTIME
-                                                                               : CMD_EXIT_USAGE;
+    return rt_error_status() == RT_ERR_NOMEM ? CMD_EXIT_RUNTIME : CMD_EXIT_USAGE;
 }
 
 static int sweep_expand(int argc, char **argv) {
@@ -621,11 +620,12 @@ static int sweep_point(int argc, char **argv) {
     char *end;
     errno = 0;
     long k = strtol(kstr, &end, 10);
+    if (!kstr[0] || *end || errno) k = -1;
     if (sweep_load(path, &s) != RT_OK) {
         rc = fail_usage("point");
         goto done;
     }
-    if (!kstr[0] || *end || errno || k < 0 || k >= s.n_points) {
+    if (k < 0 || k >= s.n_points) {
         rc = cmd_usage_error("sweep", "point: K must be in 0..%ld, got '%s'", s.n_points - 1, kstr);
         goto done;
     }
@@ -814,7 +814,8 @@ static int sweep_submit(int argc, char **argv) {
         if (dry) continue;
         char id[128];
         if (cmd_sbatch_submit(script, NULL, id, sizeof id) != RT_OK) {
-            rc = fail_usage("submit");
+            fprintf(stderr, "pcan sweep submit: %s\n", rt_error());
+            rc = CMD_EXIT_RUNTIME;
             goto done;
         }
         printf("%s\n", id);
