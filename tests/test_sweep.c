@@ -335,6 +335,19 @@ static void test_point_and_report(void) {
     CHECK_EQ_INT(pcan("sweep report job.yaml --out rep"), 2);
 }
 
+// Every sweep file shipped in jobs/ expands.
+static void test_example_sweeps(void) {
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && for f in jobs/*sweep*.yaml; do '%s' sweep expand \"$f\" "
+             "|| exit 1; done",
+             g_cwd, test_pcan());
+    CHECK_EQ_INT(test_run_cmd(cmd, g_out, sizeof g_out), 0);
+    CHECK_CONTAINS(g_out, "jobs/demo-sweep.yaml: 4 points");
+    CHECK_CONTAINS(g_out, "\t1x2x1\tmodel.test.score_thr=0.5 cluster.ntasks_per_node=2\t");
+    CHECK_CONTAINS(g_out, "/build/demo/demo-sweep-3.h5\n");
+}
+
 static void test_submit(void) {
     char fake[4400];
     snprintf(fake, sizeof fake, "%s/fake-sbatch", g_dir);
@@ -389,5 +402,6 @@ int main(void) {
     TEST_RUN(test_errors);
     TEST_RUN(test_point_and_report);
     TEST_RUN(test_submit);
+    TEST_RUN(test_example_sweeps);
     return test_finish();
 }

@@ -4,6 +4,8 @@
 #   (b) the same job signalled mid-way (scancel --signal=USR1 --batch): ranks stop after their
 #       frame, the script requeues, the rerun resumes from the spool; the final results equal
 #       (a)'s and the log shows the committed videos were not run again
+#   (c) a 3-point sweep (pcan sweep submit: one job array, at most 2 points at a time) and its
+#       report (pcan sweep report: CSV with 3 rows, Markdown, SVG)
 # The daemons are stopped by pid (trap EXIT) whatever happens. $PCAN is the binary under test.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -18,6 +20,8 @@ cleanup() {
     if [ $rc -eq 0 ]; then rm -rf "$W"; else echo "test-slurm: FAILED; kept $W" >&2; fi
 }
 trap cleanup EXIT
+trap 'exit 143' TERM # a killed test (CI timeout) still stops its daemons through the EXIT trap
+trap 'exit 130' INT
 fail() { echo "test-slurm: FAIL: $*" >&2; exit 1; }
 
 "$HERE/slurm-up.sh" "$S"
@@ -88,5 +92,43 @@ echo "  rerun resumed with $done_n videos already done"
 h5diff out_a/run.h5 out_b/run.h5 /results /results > /dev/null ||
     fail "(b) /results differ between the uninterrupted and the requeued run"
 grep -q '^videos: 8 (8 ok, 0 failed)' <<<"$("$PCAN" info out_b/run.h5)" || fail "(b) archive"
+
+echo "test-slurm (c): a 3-point sweep as a job array, and its report"
+t0=$SECONDS
+cat > sweep_c.yaml <<YAML
+base: job_a.yaml
+name: sw
+output: out_c
+cluster: {ntasks_per_node: 1, cpus_per_task: 1, time: "0:10:00"}
+grid:
+  model.test.score_thr: [0.3, 0.5, 0.7]
+YAML
+mkdir -p out_c
+"$PCAN" sweep expand sweep_c.yaml > /dev/null || fail "(c) sweep expand"
+ids_c=$("$PCAN" sweep submit sweep_c.yaml --max-parallel 2 2>/dev/null)
+[[ "$ids_c" =~ ^[0-9]+$ ]] || fail "(c) pcan sweep submit printed '$ids_c', not one job id"
+grep -q '^#SBATCH --array=0-2%2$' out_c/sw.sbatch || fail "(c) array spec in out_c/sw.sbatch"
+for k in 0 1 2; do
+    st=$(wait_job "${ids_c}_$k" 180) || { cat out_c/sw-$k.*.log; fail "(c) task $k: $st"; }
+    [[ "$st" == *"JobState=COMPLETED"*"ExitCode=0:0"* ]] || { cat out_c/sw-$k.*.log; fail "(c) task $k: $st"; }
+done
+echo "  job array $ids_c: 3 points COMPLETED ($((SECONDS - t0)) s)"
+for k in 0 1 2; do
+    grep -q '^videos: 8 (8 ok, 0 failed)' <<<"$("$PCAN" info out_c/sw-$k.h5)" || fail "(c) archive $k"
+    grep -q "pcan sweep point $k/3: model.test.score_thr=" out_c/sw-$k.*.log || fail "(c) log $k"
+done
+"$PCAN" sweep report out_c/sw-0.h5 out_c/sw-1.h5 out_c/sw-2.h5 --out out_c/report 2>/dev/null ||
+    fail "(c) pcan sweep report"
+head -1 out_c/report/report.csv | grep -q '^archive,point,model.test.score_thr,ranks,threads,videos,failed,frames,seconds,fps,efficiency,HOTA,' ||
+    { cat out_c/report/report.csv; fail "(c) report.csv header"; }
+[ "$(wc -l < out_c/report/report.csv)" = 4 ] || { cat out_c/report/report.csv; fail "(c) report.csv rows"; }
+for k in 0 1 2; do
+    grep -q "^out_c/sw-$k.h5,$k,0\.[357],1,1,8,0,480," out_c/report/report.csv ||
+        { cat out_c/report/report.csv; fail "(c) report.csv row $k"; }
+done
+[ "$(grep -c '^| [0-2] | 0\.[357] | 1 x 1 | 480 |' out_c/report/report.md)" = 3 ] ||
+    { cat out_c/report/report.md; fail "(c) report.md"; }
+[ "$(grep -c 'class="point"' out_c/report/plot.svg)" = 3 ] || fail "(c) plot.svg points"
+grep -q '<title>HOTA against model.test.score_thr</title>' out_c/report/plot.svg || fail "(c) plot.svg title"
 
 echo "test-slurm: all passed"
