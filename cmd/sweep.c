@@ -234,8 +234,10 @@ static rt_status add_value(sweep_axis *ax, const char *text, size_t len, const c
     return RT_OK;
 }
 
-static rt_status parse_axis(sp *p, const yaml_node_t *k, const yaml_node_t *v) {
+// `vi`: the value's node index (a list of values or one value).
+static rt_status parse_axis(sp *p, const yaml_node_t *k, yaml_node_item_t vi) {
     sweep *s = p->s;
+    const yaml_node_t *v = yaml_document_get_node(&p->doc, vi);
     const char *key = scalar(k);
     if (!key) return serr(s, k, "grid: keys must be job keys such as model.test.score_thr");
     bool cluster = !strncmp(key, "cluster.", 8);
@@ -252,17 +254,11 @@ static rt_status parse_axis(sp *p, const yaml_node_t *k, const yaml_node_t *v) {
     if (s->n_axes == SWEEP_MAX_AXES) return serr(s, k, "grid: more than %d keys", SWEEP_MAX_AXES);
     sweep_axis *ax = &s->axes[s->n_axes++];
     if (!(ax->key = rt_strdup(key))) return rt_error_set(RT_ERR_NOMEM, "out of memory");
-    const yaml_node_item_t *first = &v->data.sequence.items.start[0], *end = first;
-    yaml_node_item_t self = 0;
+    const yaml_node_item_t *first = &vi, *end = first + 1; // one value, written without a list
     if (v->type == YAML_SEQUENCE_NODE) {
+        first = v->data.sequence.items.start;
         end = v->data.sequence.items.top;
         if (first == end) return serr(s, v, "grid.%s: an empty list of values", key);
-    } else {
-        // One value, written without a list.
-        for (int i = 1; i <= p->doc.nodes.top - p->doc.nodes.start; i++)
-            if (yaml_document_get_node(&p->doc, i) == v) self = i;
-        first = &self;
-        end = first + 1;
     }
     for (const yaml_node_item_t *it = first; it < end; it++) {
         yaml_node_t *e = yaml_document_get_node(&p->doc, *it);
@@ -344,8 +340,7 @@ static rt_status parse_top(sp *p) {
                 return serr(s, v, "grid: expected a mapping {job key: [values]}");
             for (yaml_node_pair_t *g = v->data.mapping.pairs.start;
                  g < v->data.mapping.pairs.top && st == RT_OK; g++)
-                st = parse_axis(p, yaml_document_get_node(&p->doc, g->key),
-                                yaml_document_get_node(&p->doc, g->value));
+                st = parse_axis(p, yaml_document_get_node(&p->doc, g->key), g->value);
         }
         if (st != RT_OK) return st;
     }

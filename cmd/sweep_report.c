@@ -9,8 +9,11 @@
 // archive with the fewest cpus among those of the same workload (same model settings, dataset
 // and frame count), so a sweep that also varies model settings compares shapes per setting.
 // Metrics: the class-mean row (TrackEval fields x100, as TrackEval prints them; bdd100k's
-// AVERAGE row) evaluated from the job's dataset ground truth with merge/evaluate, when the job
-// has metrics enabled (or auto) and its dataset has ground truth.
+// AVERAGE row) of the archive's /metrics (written by the run), or, for archives without them,
+// evaluated from the job's dataset ground truth with merge/evaluate, when the job has metrics
+// enabled (or auto) and its dataset has ground truth; when that fails (say the
+// dataset is not reachable from this machine) the archive is reported without metrics, with a
+// note on stderr.
 #include <errno.h>
 #include <hdf5.h>
 #include <limits.h>
@@ -170,6 +173,35 @@ static rt_status evaluate(entry *e, merge_archive *ar) {
     return st;
 }
 
+// The class-mean row of the archive's /metrics (merge/archive.h), if it has them.
+static rt_status read_metrics(entry *e, merge_archive *ar) {
+    merge_archive_metrics *m = NULL;
+    rt_status st = merge_archive_read_metrics(ar, &m);
+    if (st != RT_OK || !m) return st;
+    int proto = !strcmp(m->protocol, "trackeval") ? MERGE_PROTOCOL_TRACKEVAL
+                : !strcmp(m->protocol, "bdd100k") ? MERGE_PROTOCOL_BDD100K
+                                                  : -1;
+    size_t row = m->n_rows;
+    for (size_t r = 0; r < m->n_rows; r++)
+        if (!strcmp(m->row_names[r], m->mean_row)) row = r;
+    if (proto >= 0 && row < m->n_rows) {
+        size_t n;
+        const merge_field *fd =
+            proto == MERGE_PROTOCOL_BDD100K ? merge_bdd_fields(&n) : merge_te_fields(&n);
+        for (size_t i = 0; i < n && i < REPORT_MAX_FIELDS; i++) {
+            e->metric[i] = NAN;
+            for (size_t c = 0; c < m->n_cols; c++)
+                if (!strcmp(m->col_names[c], fd[i].name))
+                    e->metric[i] =
+                        m->values[row * m->n_cols + c] *
+                        (proto == MERGE_PROTOCOL_TRACKEVAL && fd[i].type == 'f' ? 100 : 1);
+        }
+        e->protocol = proto;
+    }
+    merge_archive_metrics_free(&m);
+    return RT_OK;
+}
+
 static rt_status load_entry(const char *path, entry *e) {
     memset(e, 0, sizeof *e);
     cmd_job_defaults(&e->job);
@@ -215,8 +247,15 @@ static rt_status load_entry(const char *path, entry *e) {
         char config[4096];
         cmd_run_config_text(&e->job, config, sizeof config);
         snprintf(e->group, sizeof e->group, "%s\n%s\n%lld", config, e->job.dataset.root, e->frames);
-        st = evaluate(e, ar);
-        if (st != RT_OK) rt_error_wrap(st, "%s: metrics", path);
+        // The run's own /metrics when it has them; else evaluated here. Timing is still worth
+        // reporting when neither is available (ground truth not reachable from here).
+        st = read_metrics(e, ar);
+        if (st != RT_OK) {
+            rt_error_wrap(st, "%s", path);
+        } else if (e->protocol < 0 && evaluate(e, ar) != RT_OK) {
+            fprintf(stderr, "pcan sweep report: note: %s: no metrics: %s\n", path, rt_error());
+            e->protocol = -1;
+        }
     }
     merge_archive_close(&ar);
     return st;

@@ -333,6 +333,20 @@ static void test_point_and_report(void) {
     CHECK_CONTAINS(g_out, "--metric HOTTA: not a metric field");
     CHECK_EQ_INT(pcan("sweep report out/sweep-0.h5 --out rep --axis model.bogus"), 2);
     CHECK_EQ_INT(pcan("sweep report job.yaml --out rep"), 2);
+    // The metrics come from the archive's /metrics (the run wrote them): the same row without
+    // the dataset at hand.
+    static char row0[4096];
+    const char *r = strstr(read_in_dir("rep/report.csv"), "\nout/sweep-0.h5,");
+    CHECK(r != NULL);
+    if (r) snprintf(row0, sizeof row0, "%.*s", (int)(strchr(r + 1, '\n') - r + 1), r);
+    char cmd[16384];
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && mv ds ds.away && '%s' sweep report out/sweep-0.h5 "
+             "--out rep2; rc=$?; mv ds.away ds; exit $rc",
+             g_dir, test_pcan());
+    CHECK_EQ_INT(test_run_cmd(cmd, g_out, sizeof g_out), 0);
+    CHECK(strstr(g_out, "no metrics") == NULL);
+    CHECK_CONTAINS(read_in_dir("rep2/report.csv"), row0);
 }
 
 // Every sweep file shipped in jobs/ expands.
