@@ -66,7 +66,7 @@ PCAN     := $(BIN)/pcan
 VERSION_H := $(B)/gen/version.h
 
 .SECONDARY:
-.PHONY: test-slurm valgrind all test sanitize bench bench-ref demo check-build deps deps-tools clean install tests FORCE
+.PHONY: test-slurm valgrind all test sanitize bench bench-eval bench-ref demo check-build deps deps-tools clean install tests FORCE
 all: $(PCAN)
 
 $(B)/libpcan.a: $(LIB_OBJ)
@@ -113,9 +113,18 @@ valgrind: $(PCAN)
 demo:
 	bash tools/demo.sh
 
-# Speed: per-stage timings of the engine (R50 at 1280x720 and the tiny model; see cmd/bench.c).
-bench: $(PCAN)
+# Speed: per-stage timings of the engine (R50 at 1280x720 and the tiny model; see cmd/bench.c),
+# then pcan eval's masks per second on a generated 1,000-video dataset (tools/bench_eval.c).
+bench: $(PCAN) bench-eval
 	$(PCAN) bench
+
+bench-eval: $(PCAN) $(B)/tools/bench_eval
+	$(B)/tools/bench_eval --pcan $(PCAN)
+
+$(B)/tools/bench_eval: tools/bench_eval.c $(TEST_COMMON_OBJ) $(B)/libpcan.a
+	@mkdir -p $(@D)
+	@echo "  CC/LD   $<"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_COMMON_OBJ) $(B)/libpcan.a $(LDLIBS)
 
 # The C engine next to the PyTorch reference and torchvision's backbone (needs make deps-tools).
 bench-ref: $(PCAN)

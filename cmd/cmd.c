@@ -91,15 +91,25 @@ const cmd_entry cmd_table[] = {
      "overlaps), boxes and 'id class' labels. --out writes an H.264 MP4; --contact-sheet a PNG\n"
      "grid of every N-th frame (default: 16 frames spread over the video).\n",
      cmd_render_main},
-    {"eval", "score an archive against a dataset's ground truth (TrackEval / BDD100K tables)",
+    {"eval", "score an archive against a dataset's ground truth (TrackEval / BDD100K / YouTube-VIS)",
      "usage: pcan eval --gt ROOT --format F [--split S] --results ARCHIVE\n"
-     "                 [--protocol trackeval|bdd100k] [--json OUT.json] [--per-video]\n"
+     "                 [--protocol trackeval|bdd100k|youtube-vis] [--json OUT.json]\n"
+     "                 [--summaries DIR] [--per-video]\n"
+     "       pcan eval --job JOB.yaml [any of the options above, which override the job]\n"
      "\n"
      "Evaluates every dataset video with ground truth in id order (videos missing from the\n"
      "archive count as all missed; archive videos without ground truth are skipped; both are\n"
-     "named on stderr). trackeval prints TrackEval's HOTA/CLEAR/Identity summary per class and\n"
-     "the class mean (floats x100, 5 significant digits); bdd100k prints scalabel's seg_track\n"
-     "table. --json writes the rows with the reference tools' field names at full precision.\n"
+     "named on stderr). trackeval prints TrackEval's HOTA, CLEAR, Identity and Count tables per\n"
+     "class in its layout and number format (x100, 5 significant digits; MOTA/MOTP/sMOTA are the\n"
+     "MOTS paper's MOTSA/MOTSP/sMOTSA), then the class combinations cls_comb_cls_av and\n"
+     "cls_comb_det_av except for kitti-mots and mots20 (TrackEval reports those classes\n"
+     "separately); --per-video adds the sequence rows (keeps ~20 KB per video); --summaries\n"
+     "writes TrackEval's <class>_summary.txt files into DIR. bdd100k prints scalabel's seg_track\n"
+     "table; youtube-vis prints YTVOSeval's AP/AR summary (a track's category is its most\n"
+     "frequent label, its score the mean of its scores). --json writes the rows with the\n"
+     "reference tools' field names at full precision.\n"
+     "--job takes the dataset (format, root, gt, split, include/exclude, class map), the archive\n"
+     "(output.archive) and metrics.protocol / metrics.classes from a job file.\n"
      "Exit 2: bad arguments or inputs; 1: runtime failure.\n",
      cmd_eval_main},
     {"export", "write an archive's tracks in dataset formats (results, pseudo-labels)",

@@ -1,36 +1,88 @@
-// pcan eval — scores an archive against a dataset's ground truth (merge/evaluate.h).
+// pcan eval — scores an archive against a dataset's ground truth (merge/evaluate.h), printed and
+// written by merge/report.h (the same tables and JSON as the run's merge stage).
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "cmd/job.h"
 #include "merge/evaluate.h"
 #include "merge/report.h"
 
 typedef struct eval_opts {
-    const char *gt, *format, *split, *results, *json;
+    const char *gt, *format, *split, *results, *json, *job, *summaries;
+    bool have_protocol;
     merge_protocol protocol;
     bool per_video;
 } eval_opts;
 
-static void on_video(void *ctx, const char *video, const merge_metrics_params *mp,
-                     const merge_video_result *r) {
-    (void)ctx;
-    merge_report_print_video(stdout, video, mp, r);
+// Per-video results kept for the TrackEval sequence rows (--per-video).
+typedef struct seq_store {
+    merge_video_result *res;
+    char **names;
+    size_t n, cap;
+    rt_status st;
+} seq_store;
+
+static void seq_store_free(seq_store *s) {
+    for (size_t i = 0; i < s->n; i++) rt_free(s->names[i]);
+    rt_free(s->names);
+    rt_free(s->res);
+    memset(s, 0, sizeof *s);
 }
 
-static int report(const eval_opts *o, const merge_eval_summary *s) {
+static void on_video(void *ctx, const char *video, const merge_metrics_params *mp,
+                     const merge_video_result *r) {
+    (void)mp;
+    seq_store *s = ctx;
+    if (s->st != RT_OK) return;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 64;
+        merge_video_result *res = rt_realloc(s->res, cap * sizeof *res);
+        if (res) s->res = res;
+        char **names = res ? rt_realloc(s->names, cap * sizeof *names) : NULL;
+        if (names) s->names = names;
+        if (!res || !names) {
+            s->st = rt_error_set(RT_ERR_NOMEM, "--per-video: %zu videos", cap);
+            return;
+        }
+        s->cap = cap;
+    }
+    size_t len = strlen(video) + 1;
+    if (!(s->names[s->n] = rt_malloc(len))) {
+        s->st = rt_error_set(RT_ERR_NOMEM, "--per-video");
+        return;
+    }
+    memcpy(s->names[s->n], video, len);
+    s->res[s->n++] = *r;
+}
+
+static int runtime_rc(rt_status st) {
+    return st == RT_ERR_NOMEM || st == RT_ERR_IO || st == RT_ERR_HDF5 ? CMD_EXIT_RUNTIME
+                                                                       : CMD_EXIT_USAGE;
+}
+
+static int report(const eval_opts *o, const merge_eval_summary *s, const seq_store *seqs) {
+    if (seqs->st != RT_OK) {
+        fprintf(stderr, "pcan eval: %s\n", rt_error());
+        return CMD_EXIT_RUNTIME;
+    }
     merge_report_table t;
     merge_report_table_make(s, &t);
-    merge_report_print(stdout, &t, s);
+    merge_report_print_sequences(stdout, &t, s, (const char *const *)seqs->names, seqs->res,
+                                 seqs->n);
+    if (o->summaries && merge_report_write_summaries(o->summaries, &t, s) != RT_OK) {
+        fprintf(stderr, "pcan eval: --summaries: %s\n", rt_error());
+        return CMD_EXIT_USAGE; // an unwritable output
+    }
     if (o->json && merge_report_write_json(o->json, &t, s) != RT_OK) {
         fprintf(stderr, "pcan eval: %s\n", rt_error());
-        return CMD_EXIT_USAGE; // an unwritable output
+        return CMD_EXIT_USAGE;
     }
     return CMD_EXIT_OK;
 }
 
-static int run_eval(eval_opts *o) {
+static int run_eval(eval_opts *o, const cmd_job *job) {
     shard_dataset_params p = shard_dataset_default_params();
     rt_status st = shard_dataset_format_parse(o->format, &p.format);
     if (st != RT_OK) return cmd_usage_error("eval", "--format: %s", rt_error());
@@ -40,28 +92,77 @@ static int run_eval(eval_opts *o) {
     shard_dataset *ds = NULL;
     merge_archive *ar = NULL;
     merge_eval_summary *s = NULL;
+    seq_store seqs = {0};
+    const char **classes = NULL;
+    shard_class_map_entry *map = NULL;
     int rc = CMD_EXIT_USAGE;
-    if ((st = shard_dataset_init(&p, &ds)) != RT_OK || (st = merge_archive_open(o->results, &ar)) != RT_OK) {
+    if ((st = merge_archive_open(o->results, &ar)) != RT_OK) {
+        fprintf(stderr, "pcan eval: %s\n", rt_error());
+        goto done;
+    }
+    if (job) {
+        // The job's selection; its class map needs the model's class list (the archive's).
+        p.gt = job->dataset.gt && !strcmp(o->gt, job->dataset.root) ? job->dataset.gt : NULL;
+        p.include = (const char *const *)job->dataset.include.items;
+        p.n_include = (size_t)job->dataset.include.count;
+        p.exclude = (const char *const *)job->dataset.exclude.items;
+        p.n_exclude = (size_t)job->dataset.exclude.count;
+        if (job->dataset.n_classes > 0) {
+            size_t nl = merge_archive_num_classes(ar), nm = (size_t)job->dataset.n_classes;
+            classes = rt_malloc((nl + 1) * sizeof *classes);
+            map = rt_malloc(nm * sizeof *map);
+            if (!classes || !map) {
+                fprintf(stderr, "pcan eval: out of memory\n");
+                rc = CMD_EXIT_RUNTIME;
+                goto done;
+            }
+            for (size_t i = 0; i < nl; i++) classes[i] = merge_archive_class(ar, i);
+            for (size_t i = 0; i < nm; i++)
+                map[i] = (shard_class_map_entry){job->dataset.classes[i].from,
+                                                 job->dataset.classes[i].to};
+            p.classes = classes;
+            p.n_classes = nl;
+            p.class_map = map;
+            p.n_class_map = nm;
+        }
+    }
+    if ((st = shard_dataset_init(&p, &ds)) != RT_OK) {
         fprintf(stderr, "pcan eval: %s\n", rt_error());
         goto done;
     }
     merge_eval_params ep = merge_eval_default_params(o->protocol);
     ep.log = stderr;
-    if (o->per_video) {
+    if (o->per_video && o->protocol == MERGE_PROTOCOL_TRACKEVAL) {
         ep.on_video = on_video;
-        ep.ctx = o;
+        ep.ctx = &seqs;
+    }
+    if (job) {
+        ep.classes = (const char *const *)job->metrics.classes.items;
+        ep.n_classes = (size_t)job->metrics.classes.count;
     }
     if ((st = merge_evaluate(ds, ar, &ep, &s)) != RT_OK) {
         fprintf(stderr, "pcan eval: %s\n", rt_error());
-        rc = st == RT_ERR_NOMEM || st == RT_ERR_IO || st == RT_ERR_HDF5 ? CMD_EXIT_RUNTIME : CMD_EXIT_USAGE;
+        rc = runtime_rc(st);
         goto done;
     }
-    rc = report(o, s);
+    rc = report(o, s, &seqs);
 done:
+    seq_store_free(&seqs);
+    rt_free(classes);
+    rt_free(map);
     merge_eval_summary_free(&s);
     merge_archive_close(&ar);
     shard_dataset_free(&ds);
     return rc;
+}
+
+static int parse_protocol(const char *val, merge_protocol *out) {
+    if (!strcmp(val, "trackeval")) *out = MERGE_PROTOCOL_TRACKEVAL;
+    else if (!strcmp(val, "bdd100k")) *out = MERGE_PROTOCOL_BDD100K;
+    else if (!strcmp(val, "youtube-vis")) *out = MERGE_PROTOCOL_YOUTUBE_VIS;
+    else return cmd_usage_error("eval", "--protocol: expected trackeval, bdd100k or youtube-vis, "
+                                "got '%s'", val);
+    return CMD_EXIT_OK;
 }
 
 int cmd_eval_main(int argc, char **argv) {
@@ -72,25 +173,49 @@ int cmd_eval_main(int argc, char **argv) {
             o.per_video = true;
             continue;
         }
-        const char **dst = !strcmp(a, "--gt") ? &o.gt : !strcmp(a, "--format") ? &o.format
-                         : !strcmp(a, "--split") ? &o.split : !strcmp(a, "--results") ? &o.results
-                         : !strcmp(a, "--json") ? &o.json : NULL;
+        const char **dst = !strcmp(a, "--gt")        ? &o.gt
+                           : !strcmp(a, "--format")  ? &o.format
+                           : !strcmp(a, "--split")   ? &o.split
+                           : !strcmp(a, "--results") ? &o.results
+                           : !strcmp(a, "--json")    ? &o.json
+                           : !strcmp(a, "--job")     ? &o.job
+                           : !strcmp(a, "--summaries") ? &o.summaries
+                                                       : NULL;
         bool proto = !strcmp(a, "--protocol");
         if (!dst && !proto) return cmd_usage_error("eval", "unknown argument '%s'", a);
         if (!val) return cmd_usage_error("eval", "%s needs a value", a);
         i++;
         if (dst) {
             *dst = val;
-        } else if (!strcmp(val, "trackeval")) {
-            o.protocol = MERGE_PROTOCOL_TRACKEVAL;
-        } else if (!strcmp(val, "bdd100k")) {
-            o.protocol = MERGE_PROTOCOL_BDD100K;
         } else {
-            return cmd_usage_error("eval", "--protocol: expected trackeval or bdd100k, got '%s'", val);
+            int rc = parse_protocol(val, &o.protocol);
+            if (rc != CMD_EXIT_OK) return rc;
+            o.have_protocol = true;
         }
     }
-    if (!o.gt) return cmd_usage_error("eval", "missing --gt ROOT");
-    if (!o.format) return cmd_usage_error("eval", "missing --format F");
-    if (!o.results) return cmd_usage_error("eval", "missing --results ARCHIVE");
-    return run_eval(&o);
+    cmd_job job;
+    cmd_job_defaults(&job);
+    if (o.job) {
+        // The job gives what the flags do not: dataset, archive, protocol, metric classes.
+        if (cmd_job_load(o.job, &job) != RT_OK) {
+            fprintf(stderr, "pcan eval: %s\n", rt_error());
+            cmd_job_free(&job);
+            return CMD_EXIT_USAGE;
+        }
+        if (!o.gt) o.gt = job.dataset.root;
+        if (!o.format) o.format = cmd_dataset_format_name(job.dataset.format);
+        if (!o.split) o.split = job.dataset.split;
+        if (!o.results) o.results = job.output.archive;
+        if (!o.have_protocol)
+            o.protocol = job.metrics.protocol == CMD_METRICS_BDD100K       ? MERGE_PROTOCOL_BDD100K
+                         : job.metrics.protocol == CMD_METRICS_YOUTUBE_VIS ? MERGE_PROTOCOL_YOUTUBE_VIS
+                                                                           : MERGE_PROTOCOL_TRACKEVAL;
+    }
+    int rc;
+    if (!o.gt) rc = cmd_usage_error("eval", "missing --gt ROOT (or --job JOB.yaml)");
+    else if (!o.format) rc = cmd_usage_error("eval", "missing --format F (or --job JOB.yaml)");
+    else if (!o.results) rc = cmd_usage_error("eval", "missing --results ARCHIVE (or --job JOB.yaml)");
+    else rc = run_eval(&o, o.job ? &job : NULL);
+    cmd_job_free(&job);
+    return rc;
 }

@@ -1,7 +1,9 @@
 // The dataset/archive → metrics adapter (see evaluate.h).
 #include "merge/evaluate.h"
 
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "shard/mpiutil.h"
@@ -24,16 +26,33 @@ static int find_name(char *const *names, size_t n, const char *name) {
     return -1;
 }
 
-// The classes to evaluate, with class_id = dataset class index + 1: for trackeval every class
-// of the dataset (TrackEval's formulas per class; KITTI-MOTS/MOTS20 datasets have just car and
-// pedestrian), for bdd100k the protocol's 8 classes.
-static rt_status build_params(const shard_dataset *ds, merge_protocol protocol,
+static bool wanted(const merge_eval_params *ep, const char *name) {
+    if (ep->n_classes == 0) return true;
+    for (size_t i = 0; i < ep->n_classes; i++)
+        if (!strcmp(ep->classes[i], name)) return true;
+    return false;
+}
+
+// The classes to evaluate, with class_id = dataset class index + 1: for trackeval and
+// youtube-vis every class of the dataset (TrackEval's formulas per class; KITTI-MOTS/MOTS20
+// datasets have just car and pedestrian), for bdd100k the protocol's 8 classes; then only those
+// params->classes names.
+static rt_status build_params(const shard_dataset *ds, const merge_eval_params *ep,
                               merge_metrics_params *out) {
+    merge_protocol protocol = ep->protocol;
+    for (size_t i = 0; i < ep->n_classes; i++)
+        if (find_name(ds->classes, ds->n_classes, ep->classes[i]) < 0)
+            return rt_error_set(RT_ERR_CONFIG, "metrics class '%s' is not a class of the dataset",
+                                ep->classes[i]);
     merge_metrics_params d = merge_metrics_default_params(protocol);
     merge_metrics_params p = d;
     p.n_classes = 0;
-    if (protocol == MERGE_PROTOCOL_TRACKEVAL) {
-        for (size_t k = 0; k < ds->n_classes && p.n_classes < MERGE_MAX_CLASSES; k++) {
+    if (protocol != MERGE_PROTOCOL_BDD100K) {
+        for (size_t k = 0; k < ds->n_classes; k++) {
+            if (!wanted(ep, ds->classes[k])) continue;
+            if (p.n_classes == MERGE_MAX_CLASSES)
+                return rt_error_set(RT_ERR_CONFIG, "the dataset has more than %d classes: choose "
+                                    "some with metrics.classes", MERGE_MAX_CLASSES);
             size_t j = p.n_classes++;
             snprintf(p.class_name[j], MERGE_NAME_MAX, "%s", ds->classes[k]);
             p.class_id[j] = (int32_t)k + 1;
@@ -44,8 +63,8 @@ static rt_status build_params(const shard_dataset *ds, merge_protocol protocol,
         return RT_OK;
     }
     for (size_t i = 0; i < d.n_classes; i++) {
+        if (!wanted(ep, d.class_name[i])) continue;
         int k = find_name(ds->classes, ds->n_classes, d.class_name[i]);
-        if (k < 0 && protocol == MERGE_PROTOCOL_TRACKEVAL) continue;
         size_t j = p.n_classes++;
         memcpy(p.class_name[j], d.class_name[i], MERGE_NAME_MAX);
         // BDD keeps all 8 rows (scalabel reports absent classes too); an absent class matches
@@ -54,11 +73,8 @@ static rt_status build_params(const shard_dataset *ds, merge_protocol protocol,
         p.group_of_class[j] = d.group_of_class[i];
     }
     if (p.n_classes == 0)
-        return rt_error_set(RT_ERR_CONFIG, "none of the dataset's classes is evaluated by the %s "
-                            "protocol (it evaluates %s%s%s)",
-                            protocol == MERGE_PROTOCOL_TRACKEVAL ? "trackeval" : "bdd100k",
-                            d.class_name[0], d.n_classes > 1 ? ", " : "",
-                            d.n_classes > 1 ? d.class_name[1] : "");
+        return rt_error_set(RT_ERR_CONFIG, "none of the chosen classes is one the bdd100k protocol "
+                            "evaluates (%s, %s, ...)", d.class_name[0], d.class_name[1]);
     *out = p;
     return RT_OK;
 }
@@ -166,7 +182,7 @@ rt_status merge_evaluator_init(const shard_dataset *ds, merge_archive *ar,
     ev->ar = ar;
     ev->params = *params;
     merge_archive_rows_init(&ev->rows);
-    rt_status st = build_params(ds, params->protocol, &ev->mp);
+    rt_status st = build_params(ds, params, &ev->mp);
     if (st != RT_OK) goto fail;
     ev->n_labels = merge_archive_num_classes(ar);
     ev->label_cls = rt_calloc(ev->n_labels + 1, sizeof *ev->label_cls);
@@ -186,13 +202,11 @@ fail:
 
 const merge_metrics_params *merge_evaluator_classes(const merge_evaluator *ev) { return &ev->mp; }
 
-rt_status merge_evaluator_video(merge_evaluator *ev, size_t index, merge_video_result *out,
-                                bool *missing, uint64_t *n_masks) {
+// Reads the archive's rows of dataset video `index` into ev->rows (none when the video is
+// missing or failed there: *missing set and noted on the log).
+static rt_status read_video_rows(merge_evaluator *ev, size_t index, const shard_gt *gt,
+                                 bool *missing) {
     const shard_dataset_video *dv = &ev->ds->videos[index];
-    RT_ASSERT(dv->has_gt);
-    shard_gt *gt = NULL;
-    rt_status st = shard_gt_load(ev->ds, index, &gt);
-    if (st != RT_OK) return st;
     long a = merge_archive_find(ev->ar, dv->id);
     ev->rows.n = 0;
     *missing = a < 0 || merge_archive_video_at(ev->ar, (size_t)a)->status != MERGE_VIDEO_OK;
@@ -200,15 +214,23 @@ rt_status merge_evaluator_video(merge_evaluator *ev, size_t index, merge_video_r
         if (ev->params.log)
             fprintf(ev->params.log, "eval: video %s has no results in the archive%s; all its "
                     "objects count as missed\n", dv->id, a < 0 ? "" : " (failed)");
-    } else {
-        const merge_archive_video *av = merge_archive_video_at(ev->ar, (size_t)a);
-        if (gt->n_objects > 0 && (av->height != gt->height || av->width != gt->width)) {
-            st = rt_error_set(RT_ERR_SHAPE, "video %s: results are %dx%d, ground truth %dx%d",
-                              dv->id, av->width, av->height, gt->width, gt->height);
-            goto done;
-        }
-        if ((st = merge_archive_read_rows(ev->ar, (size_t)a, &ev->rows)) != RT_OK) goto done;
+        return RT_OK;
     }
+    const merge_archive_video *av = merge_archive_video_at(ev->ar, (size_t)a);
+    if (gt->n_objects > 0 && (av->height != gt->height || av->width != gt->width))
+        return rt_error_set(RT_ERR_SHAPE, "video %s: results are %dx%d, ground truth %dx%d",
+                            dv->id, av->width, av->height, gt->width, gt->height);
+    return merge_archive_read_rows(ev->ar, (size_t)a, &ev->rows);
+}
+
+rt_status merge_evaluator_video(merge_evaluator *ev, size_t index, merge_video_result *out,
+                                bool *missing, uint64_t *n_masks) {
+    const shard_dataset_video *dv = &ev->ds->videos[index];
+    RT_ASSERT(dv->has_gt);
+    shard_gt *gt = NULL;
+    rt_status st = shard_gt_load(ev->ds, index, &gt);
+    if (st != RT_OK) return st;
+    if ((st = read_video_rows(ev, index, gt, missing)) != RT_OK) goto done;
     merge_video_begin(ev->mv, (int64_t)index);
     if ((st = eval_video(ev->mv, &ev->b, gt, &ev->rows, ev->label_cls, ev->n_labels,
                          ev->params.protocol == MERGE_PROTOCOL_BDD100K, dv->id, n_masks)) != RT_OK)
@@ -232,6 +254,218 @@ static size_t count_no_gt(const shard_dataset *ds, const merge_archive *ar, FILE
     return n;
 }
 
+// ---- youtube-vis -------------------------------------------------------------------------------
+
+typedef struct vis_buf {
+    rt_rle *in, *out;                // [rle_cap] the rows' masks and their de-overlapped copies
+    size_t rle_cap;
+    const rt_rle **ptr;              // [n rows] de-overlap inputs
+    double *score;                   // [n rows]
+    int32_t *ids;                    // sorted distinct track ids (GT, then results)
+    const rt_rle **masks;            // [tracks × annotated frames]
+    merge_vis_track *tracks;         // GT tracks, then result tracks
+    int16_t *lab;                    // one track's labels / scores
+    float *sc;
+    size_t ptr_cap, score_cap, ids_cap, masks_cap, tracks_cap, lab_cap, sc_cap;
+} vis_buf;
+
+static void vis_buf_free(vis_buf *b) {
+    for (size_t i = 0; i < b->rle_cap; i++) {
+        rt_rle_free(&b->in[i]);
+        rt_rle_free(&b->out[i]);
+    }
+    rt_free(b->in);
+    rt_free(b->out);
+    rt_free(b->ptr);
+    rt_free(b->score);
+    rt_free(b->ids);
+    rt_free(b->masks);
+    rt_free(b->tracks);
+    rt_free(b->lab);
+    rt_free(b->sc);
+}
+
+static int cmp_i32(const void *a, const void *b) {
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+// Sorts ids[0..n) and drops repeats; returns the number left.
+static size_t unique_i32(int32_t *ids, size_t n) {
+    if (n == 0) return 0;
+    qsort(ids, n, sizeof *ids, cmp_i32);
+    size_t m = 1;
+    for (size_t i = 1; i < n; i++)
+        if (ids[i] != ids[m - 1]) ids[m++] = ids[i];
+    return m;
+}
+
+static size_t find_i32(const int32_t *ids, size_t n, int32_t id) {
+    const int32_t *p = bsearch(&id, ids, n, sizeof *ids, cmp_i32);
+    RT_ASSERT(p != NULL);
+    return (size_t)(p - ids);
+}
+
+static bool is_metric_class(const merge_metrics_params *mp, int32_t cls) {
+    for (size_t i = 0; i < mp->n_classes; i++)
+        if (mp->class_id[i] == cls) return true;
+    return false;
+}
+
+// One video's GT and result tracks into the VIS evaluator (see evaluate.h for the rules).
+static rt_status eval_vis_video(merge_vis *e, vis_buf *b, const merge_metrics_params *mp,
+                                const shard_gt *gt, const merge_archive_rows *rows,
+                                const int32_t *label_cls, size_t n_labels, int64_t index,
+                                const char *vid, uint64_t *n_masks) {
+    rt_status st;
+    size_t na = 0, n = (size_t)rows->n;
+    for (int64_t f = 0; f < gt->n_frames; f++) na += gt->frames[f].annotated;
+    // GT track ids.
+    size_t ng = 0;
+    if ((st = grow((void **)&b->ids, &b->ids_cap, gt->n_objects + n + 1, sizeof *b->ids)) != RT_OK)
+        return st;
+    for (size_t i = 0; i < gt->n_objects; i++) {
+        const shard_gt_object *o = &gt->objects[i];
+        if (o->class_index >= 0 && (!o->ignore || o->crowd)) b->ids[ng++] = o->track_id;
+    }
+    ng = unique_i32(b->ids, ng);
+    int32_t *rid = b->ids + ng;
+    for (size_t i = 0; i < n; i++) rid[i] = rows->track_id[i];
+    size_t nr = unique_i32(rid, n), nt = ng + nr;
+    if ((st = grow((void **)&b->tracks, &b->tracks_cap, nt + 1, sizeof *b->tracks)) != RT_OK ||
+        (st = grow((void **)&b->masks, &b->masks_cap, nt * na + 1, sizeof *b->masks)) != RT_OK ||
+        (st = grow((void **)&b->ptr, &b->ptr_cap, n + 1, sizeof *b->ptr)) != RT_OK ||
+        (st = grow((void **)&b->score, &b->score_cap, n + 1, sizeof *b->score)) != RT_OK)
+        return st;
+    if (n + 1 > b->rle_cap) {
+        size_t old = b->rle_cap, cap2 = old;
+        if ((st = grow((void **)&b->in, &cap2, n + 1, sizeof *b->in)) != RT_OK) return st;
+        cap2 = old;
+        if ((st = grow((void **)&b->out, &cap2, n + 1, sizeof *b->out)) != RT_OK) return st;
+        for (size_t i = old; i < cap2; i++) {
+            rt_rle_init(&b->in[i]);
+            rt_rle_init(&b->out[i]);
+        }
+        b->rle_cap = cap2;
+    }
+    for (size_t i = 0; i < nt * na; i++) b->masks[i] = NULL;
+    for (size_t t = 0; t < nt; t++)
+        b->tracks[t] = (merge_vis_track){.cls = 0, .avg_area = -1, .masks = b->masks + t * na,
+                                         .n_frames = na};
+    // GT masks on the annotated frames.
+    size_t pos = 0;
+    for (int64_t f = 0; f < gt->n_frames; f++) {
+        const shard_gt_frame *gf = &gt->frames[f];
+        if (!gf->annotated) continue;
+        for (size_t i = 0; i < gf->n_objects; i++) {
+            const shard_gt_object *o = &gf->objects[i];
+            if (o->class_index < 0 || (o->ignore && !o->crowd)) continue;
+            size_t ti = find_i32(b->ids, ng, o->track_id);
+            b->tracks[ti].cls = o->class_index + 1;
+            b->tracks[ti].iscrowd = o->crowd;
+            b->masks[ti * na + pos] = &o->mask;
+            (*n_masks)++;
+        }
+        pos++;
+    }
+    // Result masks: every frame's rows de-overlapped by score, then kept on annotated frames.
+    uint64_t r = 0;
+    pos = 0;
+    for (int64_t f = 0; f < gt->n_frames; f++) {
+        uint64_t first = r;
+        while (r < rows->n && rows->frame[r] < f) first = ++r;
+        while (r < rows->n && rows->frame[r] == f) r++;
+        if (!gt->frames[f].annotated) continue;
+        size_t k = (size_t)(r - first);
+        for (size_t i = 0; i < k; i++) {
+            uint64_t row = first + i;
+            const uint32_t *c = rows->rle + rows->rle_start[row];
+            size_t nc = (size_t)(rows->rle_start[row + 1] - rows->rle_start[row]);
+            if ((st = rt_rle_set_counts(&b->in[row], (uint32_t)gt->height, (uint32_t)gt->width, c,
+                                        nc)) != RT_OK)
+                return rt_error_set(st, "video %s frame %lld result %zu: %s", vid, (long long)f,
+                                    i, rt_error());
+            b->ptr[i] = &b->in[row];
+            b->score[i] = rows->score[row];
+        }
+        if (k > 0 && (st = merge_masks_deoverlap(b->ptr, b->score, k, &b->out[first])) != RT_OK)
+            return rt_error_set(st, "video %s frame %lld: %s", vid, (long long)f, rt_error());
+        for (size_t i = 0; i < k; i++) {
+            size_t ti = ng + find_i32(rid, nr, rows->track_id[first + i]);
+            b->masks[ti * na + pos] = &b->out[first + i];
+        }
+        *n_masks += k;
+        pos++;
+    }
+    // Result categories and scores over all the track's rows.
+    for (size_t t = 0; t < nr; t++) {
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++) m += rows->track_id[i] == rid[t];
+        if ((st = grow((void **)&b->lab, &b->lab_cap, m, sizeof *b->lab)) != RT_OK ||
+            (st = grow((void **)&b->sc, &b->sc_cap, m, sizeof *b->sc)) != RT_OK)
+            return st;
+        m = 0;
+        for (size_t i = 0; i < n; i++)
+            if (rows->track_id[i] == rid[t]) {
+                b->lab[m] = rows->label[i];
+                b->sc[m++] = rows->score[i];
+            }
+        int16_t l;
+        merge_vis_track_label_score(b->lab, b->sc, m, &l, &b->tracks[ng + t].score);
+        b->tracks[ng + t].cls = l >= 0 && (size_t)l < n_labels ? label_cls[l] : 0;
+    }
+    // Tracks of classes not evaluated leave (YTVOSeval only looks at the GT's categories).
+    size_t kg = 0, kr = 0;
+    for (size_t t = 0; t < ng; t++)
+        if (is_metric_class(mp, b->tracks[t].cls)) b->tracks[kg++] = b->tracks[t];
+    for (size_t t = ng; t < nt; t++)
+        if (is_metric_class(mp, b->tracks[t].cls)) b->tracks[kg + kr++] = b->tracks[t];
+    st = merge_vis_add_video(e, index, b->tracks, kg, b->tracks + kg, kr);
+    if (st != RT_OK) return rt_error_wrap(st, "video %s", vid);
+    return RT_OK;
+}
+
+// The youtube-vis evaluation: every video with ground truth in id order into one merge_vis.
+static rt_status evaluate_vis(const shard_dataset *ds, merge_archive *ar,
+                              const merge_eval_params *params, merge_eval_summary *s) {
+    merge_evaluator *ev = NULL;
+    merge_vis *ve = NULL;
+    vis_buf vb = {0};
+    shard_gt *gt = NULL;
+    rt_status st = merge_evaluator_init(ds, ar, params, &ev);
+    if (st != RT_OK) return st;
+    const merge_metrics_params *mp = merge_evaluator_classes(ev);
+    merge_totals_init(&s->totals, mp);
+    if ((st = merge_vis_init(&ve, mp->class_id, mp->n_classes)) != RT_OK) goto fail;
+    for (size_t v = 0; v < ds->n_videos; v++) {
+        const shard_dataset_video *dv = &ds->videos[v];
+        if (!dv->has_gt) continue;
+        if ((st = shard_gt_load(ds, v, &gt)) != RT_OK) goto fail;
+        bool missing;
+        if ((st = read_video_rows(ev, v, gt, &missing)) != RT_OK) goto fail;
+        if ((st = eval_vis_video(ve, &vb, mp, gt, &ev->rows, ev->label_cls, ev->n_labels,
+                                 (int64_t)v, dv->id, &s->n_masks)) != RT_OK)
+            goto fail;
+        s->n_videos++;
+        s->n_missing += missing;
+        shard_gt_free(&gt);
+    }
+    st = merge_vis_summarize(ve, &s->vis);
+fail:
+    shard_gt_free(&gt);
+    merge_vis_free(&ve);
+    vis_buf_free(&vb);
+    merge_evaluator_free(&ev);
+    return st;
+}
+
+static void summary_init(const shard_dataset *ds, const merge_eval_params *params,
+                         merge_eval_summary *s) {
+    s->protocol = params->protocol;
+    s->combine_classes = ds->format != SHARD_FMT_KITTI_MOTS && ds->format != SHARD_FMT_MOTS20;
+    for (int i = 0; i < MERGE_VIS_NSTATS; i++) s->vis.v[i] = -1;
+}
+
 rt_status merge_evaluate(const shard_dataset *ds, merge_archive *ar, const merge_eval_params *params,
                          merge_eval_summary **out) {
     *out = NULL;
@@ -241,6 +475,14 @@ rt_status merge_evaluate(const shard_dataset *ds, merge_archive *ar, const merge
     rt_status st = RT_OK;
     if (!s || !res) {
         st = rt_error_set(RT_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    summary_init(ds, params, s);
+    if (params->protocol == MERGE_PROTOCOL_YOUTUBE_VIS) {
+        if ((st = evaluate_vis(ds, ar, params, s)) != RT_OK) goto fail;
+        s->n_no_gt = count_no_gt(ds, ar, params->log);
+        *out = s;
+        s = NULL;
         goto fail;
     }
     if ((st = merge_evaluator_init(ds, ar, params, &ev)) != RT_OK) goto fail;
@@ -312,6 +554,9 @@ rt_status merge_evaluate_collective(const shard_dataset *ds, const char *archive
     int *counts = rt_calloc((size_t)size, sizeof *counts), *displs = rt_calloc((size_t)size, sizeof *displs);
     rt_status st = RT_OK;
     if (!s || !res || !todo || !counts || !displs) st = rt_error_set(RT_ERR_NOMEM, "out of memory");
+    if (st == RT_OK && params->protocol == MERGE_PROTOCOL_YOUTUBE_VIS)
+        st = rt_error_set(RT_ERR_CONFIG, "youtube-vis metrics are computed by pcan eval only");
+    if (st == RT_OK) summary_init(ds, params, s);
     if (st == RT_OK) st = merge_archive_open(archive_path, &ar);
     if (st == RT_OK) st = merge_evaluator_init(ds, ar, params, &ev);
     size_t rec = 0;

@@ -14,11 +14,20 @@
 // named on `params.log`. Archive videos without ground truth are counted in n_no_gt, named on
 // the log and skipped.
 //
-// Class mapping: the metric classes are the protocol's (merge_metrics_default_params) restricted
-// to the names present in ds->classes; GT objects carry their ds class, results the ds class of
+// Class mapping: the metric classes are, for trackeval and youtube-vis, every class of ds->classes
+// (YouTube-VIS category id = class index + 1), for bdd100k the protocol's 8 (absent ones report
+// empty rows); params.classes, when given, keeps only those names (RT_ERR_CONFIG for a name the
+// dataset does not have); GT objects carry their ds class, results the ds class of
 // the same name as their archive label (results of other classes still take part in
 // de-overlapping). BDD100K GT objects marked crowd are ignore regions. Frames the annotations do
 // not cover (shard_gt_frame.annotated false) are skipped. Results are de-overlapped by score.
+//
+// youtube-vis (merge/vis.h, YTVOSeval; merge_evaluate only): a result track is every row of one
+// track id in the video; its category is the label it has most often (ties: the lower class
+// index) and its score the mean of its per-frame scores (merge_vis_track_label_score); its masks
+// are the de-overlapped masks on the frames the annotations cover (annotated frames, in order).
+// GT tracks are the video's GT track ids with their class; crowd GT are VIS's iscrowd. Track
+// areas are computed from the masks.
 //
 // The per-video step (GT + the archive's rows of one video → merge_video_result, with the class
 // mapping and the missing/failed handling above) is merge_evaluator_video; merge_evaluate runs
@@ -36,6 +45,7 @@
 
 #include "merge/archive.h"
 #include "merge/metrics.h"
+#include "merge/vis.h"
 #include "shard/datasets.h"
 
 typedef struct merge_eval_params {
@@ -46,13 +56,21 @@ typedef struct merge_eval_params {
     void (*on_video)(void *ctx, const char *video, const merge_metrics_params *classes,
                      const merge_video_result *r);
     void *ctx;
+    // Only these class names (NULL / 0: every class the protocol evaluates). Borrowed.
+    const char *const *classes;
+    size_t n_classes;
 } merge_eval_params;
 
 merge_eval_params merge_eval_default_params(merge_protocol protocol);
 
 // Plain data (no pointers): may be sent between ranks as bytes.
 typedef struct merge_eval_summary {
-    merge_totals totals;   // totals.params names the classes
+    merge_protocol protocol;
+    // TrackEval combines classes (cls_comb_cls_av, cls_comb_det_av) for its datasets other than
+    // KittiMOTS and MOTSChallenge: false for kitti-mots and mots20 datasets.
+    bool combine_classes;
+    merge_totals totals;   // totals.params names the classes (trackeval, bdd100k)
+    merge_vis_stats vis;   // youtube-vis
     size_t n_videos;       // dataset videos evaluated
     size_t n_missing;      // of these, without results in the archive
     size_t n_no_gt;        // archive videos skipped for lack of ground truth
@@ -71,7 +89,7 @@ void merge_eval_summary_free(merge_eval_summary **s);
 // bytes (MPI_Gatherv) and rank 0 folds them in video-id order, so the doubles are those of
 // merge_evaluate on any number of ranks; memory is bounded by one round. Every rank returns the
 // same summary (broadcast from rank 0) and the same status (agreed). `ds` must be the same
-// dataset on every rank.
+// dataset on every rank. youtube-vis is not supported here (RT_ERR_CONFIG): use merge_evaluate.
 rt_status merge_evaluate_collective(const shard_dataset *ds, const char *archive_path,
                                     const merge_eval_params *params, MPI_Comm comm,
                                     merge_eval_summary **out);

@@ -244,6 +244,13 @@ static rt_status store_frame(class_store *cs, size_t ng, size_t nt, const int64_
     return RT_OK;
 }
 
+// Index of class id `cls` in params, or -1.
+static int class_slot(const merge_metrics_params *p, int32_t cls) {
+    for (size_t i = 0; i < p->n_classes; i++)
+        if (p->class_id[i] == cls) return (int)i;
+    return -1;
+}
+
 rt_status merge_video_add_frame(merge_video *v, const merge_frame *f) {
     const merge_metrics_params *p = &v->p;
     size_t ngt = f->n_gt, nres = f->n_res, nall = ngt + nres;
@@ -309,17 +316,24 @@ rt_status merge_video_add_frame(merge_video *v, const merge_frame *f) {
         if (st != RT_OK) return st;
         for (size_t k = 0; k < nr; k++) rm[k] = &v->dv[k];
     } else {
+        bool bdd = p->protocol == MERGE_PROTOCOL_BDD100K;
         for (size_t k = 0; k < nr; k++) rm[k] = f->res[ridx[k]].mask;
         if (nr > 1) {
+            // BDD (scalabel) looks at the evaluated categories only and drops every prediction
+            // of a frame where two overlap; TrackEval refuses the file.
             uint64_t sum = 0;
             v->cover.n = 0;
             for (size_t k = 0; k < nr; k++) {
+                if (bdd && class_slot(p, f->res[ridx[k]].cls) < 0) continue;
                 sum += rt_rle_area(rm[k]);
                 if (cover_add(v, rm[k]) != RT_OK) return RT_ERR_NOMEM;
             }
-            if (rt_rle_area(&v->cover) != sum)
-                return rt_error_set(RT_ERR_FORMAT, "video %lld frame %ld: result masks overlap",
-                                    (long long)v->video_id, frame);
+            if (rt_rle_area(&v->cover) != sum) {
+                if (!bdd)
+                    return rt_error_set(RT_ERR_FORMAT, "video %lld frame %ld: result masks "
+                                        "overlap", (long long)v->video_id, frame);
+                nr = 0;
+            }
         }
     }
     // Ignore regions: TrackEval compares with their union, BDD with each one.
@@ -500,6 +514,10 @@ void merge_totals_init(merge_totals *t, const merge_metrics_params *params) {
 }
 
 static void te_total_add_seq(merge_te_total *t, const merge_te_seq *s) {
+    t->dets += s->dets;
+    t->gt_dets += s->gt_dets;
+    t->ids += s->ids;
+    t->gt_ids += s->gt_ids;
     t->clr_tp += s->clr_tp;
     t->clr_fn += s->clr_fn;
     t->clr_fp += s->clr_fp;
@@ -526,6 +544,10 @@ static void te_total_add_seq(merge_te_total *t, const merge_te_seq *s) {
 }
 
 static void te_total_add_total(merge_te_total *t, const merge_te_total *s) {
+    t->dets += s->dets;
+    t->gt_dets += s->gt_dets;
+    t->ids += s->ids;
+    t->gt_ids += s->gt_ids;
     t->clr_tp += s->clr_tp;
     t->clr_fn += s->clr_fn;
     t->clr_fp += s->clr_fp;
@@ -671,6 +693,10 @@ static void te_row_counts(merge_te_row *r, const merge_te_total *t) {
     r->IDTP = t->idtp;
     r->IDFN = t->idfn;
     r->IDFP = t->idfp;
+    r->Dets = t->dets;
+    r->GT_Dets = t->gt_dets;
+    r->IDs = t->ids;
+    r->GT_IDs = t->gt_ids;
     memcpy(r->HOTA_TP, t->hota_tp, sizeof r->HOTA_TP);
     memcpy(r->HOTA_FN, t->hota_fn, sizeof r->HOTA_FN);
     memcpy(r->HOTA_FP, t->hota_fp, sizeof r->HOTA_FP);
@@ -770,6 +796,12 @@ void merge_te_class_average(const merge_te_row *rows, size_t n, bool ignore_empt
     SUM_OF(IDTP, use_id);
     SUM_OF(IDFN, use_id);
     SUM_OF(IDFP, use_id);
+    bool all[MAXN];
+    for (size_t c = 0; c < n; c++) all[c] = true;
+    SUM_OF(Dets, all); // Count sums every class whatever ignore_empty says
+    SUM_OF(GT_Dets, all);
+    SUM_OF(IDs, all);
+    SUM_OF(GT_IDs, all);
     MEAN_OF(IDF1, use_id, n_id);
     MEAN_OF(IDR, use_id, n_id);
     MEAN_OF(IDP, use_id, n_id);
@@ -912,6 +944,8 @@ static const merge_field te_fields[] = {
     TF(ML, "ML", 'i'),           TF(Frag, "Frag", 'i'),      TF(CLR_Frames, "CLR_Frames", 'i'),
     TF(IDF1, "IDF1", 'f'),       TF(IDR, "IDR", 'f'),        TF(IDP, "IDP", 'f'),
     TF(IDTP, "IDTP", 'i'),       TF(IDFN, "IDFN", 'i'),      TF(IDFP, "IDFP", 'i'),
+    TF(Dets, "Dets", 'i'),       TF(GT_Dets, "GT_Dets", 'i'), TF(IDs, "IDs", 'i'),
+    TF(GT_IDs, "GT_IDs", 'i'),
 };
 #undef TF
 #undef TN

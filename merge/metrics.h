@@ -23,8 +23,7 @@
 //     merge_video_free(&v);
 //
 // Result masks are de-overlapped first (params.deoverlap, DESIGN.md): painted in ascending score
-// order so that a higher score wins each pixel; on equal scores the later object wins. With
-// deoverlap off, overlapping result masks are an error, as in TrackEval.
+// order so that a higher score wins each pixel; on equal scores the later object wins.
 //
 // Numbers are fractions (0.75), not percentages, except in merge_bdd_row where, as scalabel
 // reports them, MOTA/MOTP/IDF1 are ×100. Field names follow the reference tools (TrackEval's
@@ -42,9 +41,11 @@
 // After an error the video's state is undefined: begin it again (or skip it).
 //
 // Thread safety: objects are independent; use one merge_video per thread. Not collective: no MPI.
+// With deoverlap off, overlapping results of evaluated classes make BDD100K drop every result of
+// that frame (scalabel's rule) and TrackEval fail (below).
 // Errors: RT_ERR_SHAPE (masks of different sizes in a frame), RT_ERR_FORMAT (duplicate ids in
 // a frame, overlapping GT masks when params.check_gt_overlap, overlapping results when
-// deoverlap is off), RT_ERR_NOMEM. Objects of classes not in params are not evaluated (results
+// deoverlap is off for TrackEval), RT_ERR_NOMEM. Objects of classes not in params are not evaluated (results
 // of such classes still take part in de-overlapping).
 #ifndef PCAN_MERGE_METRICS_H
 #define PCAN_MERGE_METRICS_H
@@ -64,6 +65,7 @@
 typedef enum merge_protocol {
     MERGE_PROTOCOL_TRACKEVAL = 0,
     MERGE_PROTOCOL_BDD100K = 1,
+    MERGE_PROTOCOL_YOUTUBE_VIS = 2, // evaluated by merge/vis.h, not by merge_video
 } merge_protocol;
 
 // One ground-truth object or one result in a frame.
@@ -112,6 +114,7 @@ typedef struct merge_te_seq {
     int64_t hota_tp[MERGE_HOTA_ALPHAS], hota_fn[MERGE_HOTA_ALPHAS], hota_fp[MERGE_HOTA_ALPHAS];
     double ass_a[MERGE_HOTA_ALPHAS], ass_re[MERGE_HOTA_ALPHAS], ass_pr[MERGE_HOTA_ALPHAS];
     double loc_a[MERGE_HOTA_ALPHAS];
+    int64_t dets, gt_dets, ids, gt_ids; // TrackEval's Count metric (after ignore removal)
     int early;
 } merge_te_seq;
 
@@ -153,6 +156,7 @@ typedef struct merge_te_total {
     // Σ value·HOTA_TP per α (TrackEval's TP-weighted combination)
     double ass_a_w[MERGE_HOTA_ALPHAS], ass_re_w[MERGE_HOTA_ALPHAS], ass_pr_w[MERGE_HOTA_ALPHAS];
     double loc_a_w[MERGE_HOTA_ALPHAS];
+    int64_t dets, gt_dets, ids, gt_ids;
 } merge_te_total;
 
 typedef struct merge_bdd_total {
@@ -194,6 +198,8 @@ typedef struct merge_te_row {
     // Identity
     double IDF1, IDR, IDP;
     int64_t IDTP, IDFN, IDFP;
+    // Count (ids are per sequence, so IDs and GT_IDs add up over sequences as TrackEval sums them)
+    int64_t Dets, GT_Dets, IDs, GT_IDs;
 } merge_te_row;
 
 // The α values (numpy arange(0.05, 0.99, 0.05)).

@@ -315,6 +315,10 @@ rt_status merge_te_eval_seq(const merge_seq *s, int64_t frames, merge_eval_scrat
                             merge_te_seq *out) {
     memset(out, 0, sizeof *out);
     int64_t ngd = (int64_t)s->n_gt_dets, ntd = (int64_t)s->n_tr_dets;
+    out->dets = ntd;
+    out->gt_dets = ngd;
+    out->ids = (int64_t)s->n_tr_ids;
+    out->gt_ids = (int64_t)s->n_gt_ids;
     // TrackEval returns early for empty sides, before CLR_Frames and the final fields are set.
     if (ntd == 0 || ngd == 0) {
         out->early = ntd == 0 ? 1 : 2;

@@ -4,21 +4,39 @@
 //
 //     merge_report_table t;
 //     merge_report_table_make(summary, &t);     // rows: classes (+ groups), then the mean rows
-//     merge_report_print(stdout, &t, summary);  // TrackEval's / scalabel's layout
+//     merge_report_print(stdout, &t, summary);  // TrackEval's / scalabel's / YTVOSeval's layout
 //     merge_report_write_json("out/run.report.json", &t, summary);   // atomic
 //
 // Rows. trackeval: one per class (COMBINED over the videos), then "cls_comb_cls_av" (TrackEval's
-// class mean, the mean row). bdd100k: the classes, the super-categories, "AVERAGE" (the
-// m-metrics, the mean row) and "OVERALL". Columns are the protocol's fields (merge_te_fields /
-// merge_bdd_fields) under the reference tools' names; values are doubles exactly as
-// merge_field_value gives them (integer fields hold integers).
+// class mean, the mean row: classes without any data count, as TrackEval's Evaluator calls
+// combine_classes_class_averaged) and "cls_comb_det_av" (counts pooled over classes). bdd100k:
+// the classes, the super-categories, "AVERAGE" (the m-metrics, the mean row) and "OVERALL".
+// youtube-vis: one row "all" with YTVOSeval's 12 stats (AP, AP50, ... ARl; -1 when undefined).
+// Columns are the protocol's fields (merge_te_fields / merge_bdd_fields / the VIS stats) under
+// the reference tools' names; values are doubles exactly as merge_field_value gives them
+// (integer fields hold integers).
 //
-// JSON: {"protocol": P, "rows": {row: {field: value, ...}, ...}, "videos": n, "missing": n,
-// "no_gt": n, "masks": n}; numbers with %.17g (so they read back as the same doubles), NaN and
-// infinities as null.
+// Printing. trackeval (TrackEval's _base_metric.print_table): for every class, one table per
+// metric (HOTA, CLEAR, Identity, Count): a blank line, the title "HOTA: pcan-<class>" and the
+// metric's summary fields, the sequence rows (merge_report_print_sequences only) and the COMBINED
+// row; '%-35s' then '%-10s' cells; floats as 100·x in Python's '{:1.5g}', integers plain.
+// TrackEval's names are kept (for masks MOTA is MOTSA, MOTP MOTSP, sMOTA sMOTSA; a note line
+// says so). The class combinations follow only when s->combine_classes (TrackEval's KittiMOTS
+// and MOTSChallenge report classes separately). bdd100k: scalabel's Result.table() (a pandas
+// to_string of the rows with '{:.1f}' floats, NaN as ' - ', dashed lines after the header, the
+// classes and the super-categories). youtube-vis: YTVOSeval.summarize's twelve lines. Then one
+// line of video counts.
 //
-// Thread safety: plain functions of their arguments. Not collective. Errors: the JSON writer
-// returns RT_ERR_IO naming the path (the file is then not created).
+// JSON: {"protocol": P, "rows": {row: {field: value, ...}, ...}, ["summary": {...},] "videos": n,
+// "missing": n, "no_gt": n, "masks": n}; trackeval rows add the per-α arrays under TrackEval's
+// detailed-CSV names (HOTA___5 ... HOTA___95, AssA___5, HOTA_TP___5, ...); bdd100k's "summary" is scalabel's summary() (mMOTA,
+// mMOTP, mIDF1 from AVERAGE; MOTA ... FM from OVERALL). Numbers with %.17g (they read back as
+// the same doubles), NaN and infinities as null.
+//
+// TrackEval's <class>_summary.txt files: merge_report_write_summaries.
+//
+// Thread safety: plain functions of their arguments. Not collective. Errors: the writers return
+// RT_ERR_IO naming the path (the file is then not created).
 #ifndef PCAN_MERGE_REPORT_H
 #define PCAN_MERGE_REPORT_H
 
@@ -39,17 +57,32 @@ typedef struct merge_report_table {
     size_t mean_row; // index of the class-mean row
 } merge_report_table;
 
-// "trackeval" or "bdd100k".
+// "trackeval", "bdd100k" or "youtube-vis".
 const char *merge_protocol_name(merge_protocol p);
 void merge_report_table_make(const merge_eval_summary *s, merge_report_table *t);
-// The tables in the reference tools' layout (TrackEval: a header and a COMBINED line per class;
-// bdd100k: scalabel's table), then one line of video counts.
+// The tables in the reference tools' layout (above), then one line of video counts.
 void merge_report_print(FILE *f, const merge_report_table *t, const merge_eval_summary *s);
-// One sequence's TrackEval lines ("<video>/<class>"), as `pcan eval --per-video` prints them.
-void merge_report_print_video(FILE *f, const char *video, const merge_metrics_params *mp,
-                              const merge_video_result *r);
+
+// TrackEval's tables with sequence rows (as TrackEval prints them by default): seqs[i] is the
+// result of the video named names[i], in the order to print (TrackEval sorts by name). Other
+// protocols print as merge_report_print.
+void merge_report_print_sequences(FILE *f, const merge_report_table *t,
+                                  const merge_eval_summary *s, const char *const *names,
+                                  const merge_video_result *seqs, size_t n_seqs);
+
 // Writes the JSON above atomically (temp file, fsync, rename).
 rt_status merge_report_write_json(const char *path, const merge_report_table *t,
                                   const merge_eval_summary *s);
+
+// trackeval: TrackEval's <dir>/<row>_summary.txt for every row printed (utils.
+// write_summary_results: a space-separated header of the fields in TrackEval's default order and
+// a line of the strings the table prints, csv's "\r\n" line ends); atomic. Nothing for the other
+// protocols. The folder must exist. RT_ERR_IO.
+rt_status merge_report_write_summaries(const char *dir, const merge_report_table *t,
+                                       const merge_eval_summary *s);
+
+// TrackEval's cell for a float: 100·x as Python's '{:1.5g}' ("nan", "inf", "-inf" as Python
+// spells them).
+void merge_report_format_g5(double x, char *out, size_t cap);
 
 #endif

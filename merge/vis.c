@@ -326,3 +326,25 @@ rt_status merge_vis_summarize(merge_vis *e, merge_vis_stats *out) {
 #undef RC
     return RT_OK;
 }
+
+void merge_vis_track_label_score(const int16_t *labels, const float *scores, size_t n,
+                                 int16_t *label, double *score) {
+    RT_ASSERT(n > 0);
+    size_t best_count = 0;
+    int16_t best = labels[0];
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        sum += scores[i];
+        size_t j = 0;
+        while (j < i && labels[j] != labels[i]) j++;
+        if (j < i) continue; // counted at its first occurrence
+        size_t c = 0;
+        for (size_t k = i; k < n; k++) c += labels[k] == labels[i];
+        if (c > best_count || (c == best_count && labels[i] < best)) {
+            best_count = c;
+            best = labels[i];
+        }
+    }
+    *label = best;
+    *score = sum / (double)n;
+}

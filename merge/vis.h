@@ -63,4 +63,10 @@ rt_status merge_vis_add_video(merge_vis *e, int64_t video_id, const merge_vis_tr
                               size_t n_gt, const merge_vis_track *res, size_t n_res);
 rt_status merge_vis_summarize(merge_vis *e, merge_vis_stats *out);
 
+// A result track's category and score from its per-frame rows (the rule `pcan eval` and the
+// youtube-vis export share): the label it has most often, ties to the lower label; the mean of
+// its scores (summed in row order, as double). n ≥ 1.
+void merge_vis_track_label_score(const int16_t *labels, const float *scores, size_t n,
+                                 int16_t *label, double *score);
+
 #endif

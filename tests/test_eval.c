@@ -28,12 +28,15 @@ static void test_eval(void) {
     snprintf(cmd, sizeof cmd, "'%s' eval --gt data --format synth --results out/run.h5 --json e.json",
              test_pcan());
     CHECK_MSG(sh(out, sizeof out, "%s", cmd) == 0, "eval: %s", out);
-    CHECK_CONTAINS(out, "pcan-car");
-    CHECK_CONTAINS(out, "pcan-pedestrian");
+    CHECK_CONTAINS(out, "\nHOTA: pcan-car                     HOTA      DetA      AssA      DetRe");
+    CHECK_CONTAINS(out, "\nCLEAR: pcan-pedestrian             MOTA      MOTP      MODA      CLR_Re");
+    CHECK_CONTAINS(out, "\nCount: pcan-cls_comb_det_av        Dets      GT_Dets   IDs       GT_IDs");
+    CHECK_CONTAINS(out, "\nCOMBINED                           ");
     CHECK_CONTAINS(out, "sMOTSA");
     CHECK_CONTAINS(out, "videos 3, missing from the archive 0");
     CHECK_EQ_INT(sh(out, sizeof out, "grep -c '\"CLR_FN\"' e.json", ""), 0);
-    CHECK_CONTAINS(out, "4"); // car, pedestrian, bicycle (every class of the dataset), class mean
+    // car, pedestrian, bicycle (every class of the dataset), cls_comb_cls_av, cls_comb_det_av
+    CHECK_CONTAINS(out, "5");
     // one GT file removed: that archive video is skipped; a GT-only video counts as all missed
     snprintf(cmd, sizeof cmd,
              "mv data/instances_txt/0001.txt x.txt && '%s' eval --gt data --format synth "

@@ -177,7 +177,60 @@ static void test_tiny_two_sequences(void) {
     CHECK_EQ_INT(ped->CLR_Frames, 8);
 }
 
+// TrackEval's Evaluator averages classes with combine_classes_class_averaged(cls_res) and the
+// default ignore_empty_classes=False (trackeval/eval.py), so a class with neither GT nor results
+// counts with the values its combined row has: HOTA/DetA/AssA/MOTA/IDF1... 0, and LocA = 1
+// (max(1e-10, 0) / max(1e-10, 0) in HOTA.combine_sequences), MLR 0 (recomputed from zero counts).
+static void test_empty_class_in_class_mean(void) {
+    merge_metrics_params p = merge_metrics_default_params(MERGE_PROTOCOL_TRACKEVAL);
+    p.n_classes = 3;
+    p.class_id[2] = 3;
+    snprintf(p.class_name[2], MERGE_NAME_MAX, "bicycle");
+    merge_video *mv;
+    CHECK_EQ_INT(merge_video_init(&mv, &p), RT_OK);
+    merge_totals tot;
+    merge_totals_init(&tot, &p);
+    tvideo v;
+    tv_init(&v, 4);
+    tv_kitti(&v, 1, GT, 0);
+    tv_kitti(&v, 0, TR, 0);
+    merge_video_result r;
+    CHECK_EQ_INT(tv_run(mv, &v, 0, &r), RT_OK);
+    merge_totals_add(&tot, &r);
+    tv_free(&v);
+    merge_video_free(&mv);
+    merge_te_row rows[3], avg, det;
+    for (size_t c = 0; c < 3; c++) merge_totals_te_row(&tot, c, &rows[c]);
+    const merge_te_row *e = &rows[2];
+    CHECK(e->HOTA == 0 && e->DetA == 0 && e->AssA == 0 && e->MOTA == 0 && e->IDF1 == 0);
+    CHECK(e->LocA == 1 && e->LocA0 == 1 && e->HOTALocA0 == 0 && e->MLR == 0);
+    CHECK(e->CLR_Frames == 0 && e->Dets == 0 && e->GT_IDs == 0);
+    merge_te_class_average(rows, 3, false, &avg);
+    NEAR(avg.HOTA, (0.7533212607285171 + 0.5842105263157894 + 0) / 3);
+    NEAR(avg.LocA, (0.9714912280701754 + 0.9122807017543861 + 1) / 3);
+    NEAR(avg.LocA0, (rows[0].LocA0 + rows[1].LocA0 + 1) / 3);
+    NEAR(avg.MOTA, (0.75 + 0.75 + 0) / 3);
+    NEAR(avg.sMOTA, (0.7083333333333333 + 0.625 + 0) / 3);
+    NEAR(avg.IDF1, (0.7058823529411765 + 0.8571428571428571 + 0) / 3);
+    NEAR(avg.MLR, 0);
+    NEAR(avg.MTR, (1.0 + 0 + 0) / 3);
+    CHECK_EQ_INT(avg.CLR_TP, 11);
+    CHECK_EQ_INT(avg.IDSW, 1);
+    CHECK_EQ_INT(avg.CLR_Frames, 8); // summed: 4 per class with data, 0 for the empty one
+    CHECK_EQ_INT(avg.Dets, 12);
+    CHECK_EQ_INT(avg.GT_Dets, 12);
+    // ignore_empty_classes=True (not what the Evaluator uses) would leave the empty class out.
+    merge_te_row avg2;
+    merge_te_class_average(rows, 3, true, &avg2);
+    NEAR(avg2.HOTA, (0.7533212607285171 + 0.5842105263157894) / 2);
+    // cls_comb_det_av pools the counts: MOTA = (11 - 1 - 1) / 12.
+    merge_totals_te_det_average(&tot, &det);
+    NEAR(det.MOTA, 9.0 / 12.0);
+    CHECK_EQ_INT(det.CLR_TP, 11);
+}
+
 int main(void) {
+    TEST_RUN(test_empty_class_in_class_mean);
     TEST_RUN(test_tiny_one_sequence);
     TEST_RUN(test_tiny_two_sequences);
     return test_finish();

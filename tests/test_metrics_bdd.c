@@ -185,6 +185,68 @@ static void test_videos_pool(void) {
     for (int i = 0; i < 2; i++) tv_free(&v[i]);
 }
 
+static void test_overlapping_predictions(void) {
+    // Frame 0: h1 (0.9) is the pedestrian; h2 (0.5) covers it and more; a result of a class the
+    // protocol does not evaluate (99) overlaps both. Frame 1: h1 alone.
+    tvideo v;
+    tv_init(&v, 2);
+    for (int f = 0; f < 2; f++) tv_rect(&v, 1, f, 1, PED, 0, 4, 4, 0, 1, 0, 1);
+    tv_rect(&v, 0, 0, 1, PED, 0.9, 4, 4, 0, 1, 0, 1);
+    tv_rect(&v, 0, 0, 2, PED, 0.5, 4, 4, 0, 1, 0, 3);
+    tv_rect(&v, 0, 0, 3, 99, 0.1, 4, 4, 0, 3, 0, 3);
+    tv_rect(&v, 0, 1, 1, PED, 0.9, 4, 4, 0, 1, 0, 1);
+    // De-overlapped (what pcan eval does): h2 keeps columns 2-3 and is a false positive.
+    merge_bdd_row r[NROWS];
+    bdd_eval(&v, 1, bdd(), r);
+    CHECK_EQ_INT(r[0].FP, 1);
+    CHECK_EQ_INT(r[0].FN, 0);
+    CHECK_NEAR(r[0].MOTP, 100, 1e-12);
+    // As scalabel reads raw masks: frame 0's predictions all go (FN), frame 1 matches.
+    merge_metrics_params p = bdd();
+    p.deoverlap = false;
+    bdd_eval(&v, 1, p, r);
+    CHECK_EQ_INT(r[0].FP, 0);
+    CHECK_EQ_INT(r[0].FN, 1);
+    CHECK_NEAR(r[0].MOTA, 50, 1e-12);
+    // Only the other-class result overlapping: nothing is dropped.
+    tvideo w;
+    tv_init(&w, 1);
+    tv_rect(&w, 1, 0, 1, PED, 0, 4, 4, 0, 1, 0, 1);
+    tv_rect(&w, 0, 0, 1, PED, 0.9, 4, 4, 0, 1, 0, 1);
+    tv_rect(&w, 0, 0, 3, 99, 0.1, 4, 4, 0, 3, 0, 3);
+    bdd_eval(&w, 1, p, r);
+    CHECK_EQ_INT(r[0].FN, 0);
+    CHECK_NEAR(r[0].MOTA, 100, 1e-12);
+    tv_free(&w);
+    tv_free(&v);
+}
+
+static void test_empty_sequences(void) {
+    // 0: nothing at all (no accumulator events); 1: a pedestrian in 2 frames, no results;
+    // 2: one pedestrian result, no GT.
+    tvideo v[3];
+    tv_init(&v[0], 3);
+    tv_init(&v[1], 2);
+    for (int f = 0; f < 2; f++) tv_rect(&v[1], 1, f, 1, PED, 0, 4, 4, 0, 1, 0, 1);
+    tv_init(&v[2], 1);
+    tv_rect(&v[2], 0, 0, 5, PED, 1, 4, 4, 0, 1, 0, 1);
+    merge_bdd_row r[NROWS];
+    bdd_eval(v, 3, bdd(), r);
+    CHECK_EQ_INT(r[0].FN, 2);
+    CHECK_EQ_INT(r[0].FP, 1);
+    CHECK_EQ_INT(r[0].ML, 1);
+    CHECK_NEAR(r[0].MOTA, 100 * (1 - 3.0 / 2.0), 1e-12);
+    CHECK(isnan(r[0].MOTP)); // no detections
+    CHECK_NEAR(r[0].IDF1, 0, 0);
+    CHECK_NEAR(r[AVG].MOTA, 100 * (1 - 3.0 / 2.0) / 8, 1e-12);
+    CHECK_NEAR(r[AVG].MOTP, 0, 0); // NaN counts as 0
+    // Only empty videos: every row NaN, AVERAGE 0.
+    bdd_eval(v, 1, bdd(), r);
+    CHECK(isnan(r[0].MOTA) && isnan(r[ALL].MOTA));
+    CHECK_NEAR(r[AVG].MOTA, 0, 0);
+    for (int i = 0; i < 3; i++) tv_free(&v[i]);
+}
+
 // One bitmask frame into objects: R = category, G & 3 = crowd/ignored, id = (B << 8) + A.
 static void add_bitmask(tvideo *v, int is_gt, int frame, const char *path) {
     shard_image im;
@@ -251,5 +313,7 @@ int main(void) {
     TEST_RUN(test_crowd_per_region);
     TEST_RUN(test_max_det);
     TEST_RUN(test_videos_pool);
+    TEST_RUN(test_overlapping_predictions);
+    TEST_RUN(test_empty_sequences);
     return test_finish();
 }
