@@ -118,8 +118,10 @@ static void test_ranks_and_threads(void) {
         job(names[i], NULL, i == 3 ? "run: {threads_per_rank: 2}" : NULL);
         int rc = run(nps[i], "run", names[i]);
         CHECK_MSG(rc == 0, "%s rc %d: %s", names[i], rc, g_out);
-        CHECK_CONTAINS(g_out, "pcan-cls_comb_cls_av"); // the table, printed by rank 0 once
-        CHECK_MSG(strstr(strstr(g_out, "pcan-cls_comb_cls_av") + 1, "pcan-cls_comb_cls_av") == NULL,
+        // the table, printed by rank 0 once
+        CHECK_CONTAINS(g_out, "HOTA: pcan-cls_comb_cls_av");
+        CHECK_MSG(strstr(strstr(g_out, "HOTA: pcan-cls_comb_cls_av") + 1,
+                         "HOTA: pcan-cls_comb_cls_av") == NULL,
                   "%s: the table is printed more than once", names[i]);
         CHECK_CONTAINS(g_out, "metrics (trackeval) over 5 videos");
     }
@@ -129,8 +131,9 @@ static void test_ranks_and_threads(void) {
         CHECK_EQ_STR(ref->protocol, "trackeval");
         CHECK_EQ_STR(ref->mean_row, "cls_comb_cls_av");
         CHECK_EQ_INT(ref->videos, 5);
-        CHECK_EQ_INT(ref->n_rows, 4); // car, pedestrian, bicycle, class mean
+        CHECK_EQ_INT(ref->n_rows, 5); // car, pedestrian, bicycle, class mean, det average
         CHECK_EQ_STR(ref->row_names[3], "cls_comb_cls_av");
+        CHECK_EQ_STR(ref->row_names[4], "cls_comb_det_av");
     }
     for (int i = 1; i < 4; i++) {
         merge_archive_metrics *m = read_metrics(names[i]);
