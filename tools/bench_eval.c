@@ -1,7 +1,7 @@
 // bench_eval — the speed of `pcan eval` on a generated dataset (issue 7: ≥ 10,000 masks per
 // second on one core). Run by `make bench-eval` (part of `make bench`).
 //
-//     build/tools/bench_eval --pcan bin/pcan [--videos 1000] [--frames 10] [--objects 8]
+//     build/tools/bench_eval --pcan bin/pcan [--videos 1000] [--frames 20] [--objects 12]
 //                            [--keep DIR]
 //
 // Writes a synth-format dataset (classes.txt, instances_txt/<video>.txt: KITTI MOTS lines of
@@ -72,7 +72,7 @@ static int run(const char *cmd, double *seconds) {
 
 int main(int argc, char **argv) {
     const char *pcan = "bin/pcan", *keep = NULL;
-    int videos = 1000, frames = 10, nobj = 8;
+    int videos = 1000, frames = 20, nobj = 12;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--pcan")) pcan = argv[i + 1];
         else if (!strcmp(argv[i], "--videos")) videos = atoi(argv[i + 1]);
@@ -208,15 +208,15 @@ int main(int argc, char **argv) {
             fprintf(stderr, "bench_eval: '%s' failed (%d)\n", cmd, rc);
             break;
         }
-        // pcan's own count of the masks the metrics saw.
+        // pcan's own count of the masks the metrics saw (the JSON's last line).
         unsigned long long masks = 0;
         FILE *j = fopen(js, "r");
-        char buf[1 << 15];
-        size_t nb = j ? fread(buf, 1, sizeof buf - 1, j) : 0;
+        char line[4096];
+        while (j && fgets(line, sizeof line, j)) {
+            const char *q = strstr(line, "\"masks\": ");
+            if (q) masks = strtoull(q + 9, NULL, 10);
+        }
         if (j) fclose(j);
-        buf[nb] = 0;
-        const char *q = strstr(buf, "\"masks\": ");
-        if (q) masks = strtoull(q + 9, NULL, 10);
         printf("pcan eval --protocol %-9s: %llu masks in %.2f s = %.0f masks/s (one core)\n",
                protos[i], masks, secs, (double)masks / secs);
         fflush(stdout);
