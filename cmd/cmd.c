@@ -137,11 +137,12 @@ const cmd_entry cmd_table[] = {
      "archive. point runs point K through `pcan run` (its effective job is written to\n"
      "<archive>.job.yaml). submit writes slurm/sweep.sbatch as a job array per cluster shape\n"
      "(--array=<points>%P) and prints the job ids ($PCAN_SBATCH replaces sbatch). report reads\n"
-     "the archives' metrics (class mean, TrackEval numbers x100; computed from the dataset's\n"
-     "ground truth when the archive has none) and timing (frames/s = frames x ranks / summed\n"
-     "per-video seconds; efficiency against the smallest ranks x threads of the same workload)\n"
-     "into DIR/report.csv, DIR/report.md and DIR/plot.svg (--metric, default HOTA or fps,\n"
-     "against --axis, default the first key that varies).\n",
+     "the archives' metrics (the class-mean row of the run's /metrics, TrackEval fields x100;\n"
+     "evaluated from the job's ground truth for archives without them) and timing (frames/s =\n"
+     "frames x ranks / summed per-video seconds; efficiency per cpu against the smallest\n"
+     "ranks x threads of the same workload) into DIR/report.csv, DIR/report.md (also printed)\n"
+     "and DIR/plot.svg: --metric (HOTA, DetA, sMOTSA, IDF1, ..., fps, efficiency; default HOTA\n"
+     "or fps) against --axis (a job key, cluster.*, point; default the first key that varies).\n",
      cmd_sweep_main},
     {NULL, NULL, NULL, NULL},
 };

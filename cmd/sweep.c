@@ -548,6 +548,10 @@ static rt_status write_point_job(const sweep *s, long k, const cmd_job *job, cha
 // ---------------------------------------------------------------------------------------------
 // Subcommands
 
+static int fail_quiet(void) {
+    return rt_error_status() == RT_ERR_NOMEM ? CMD_EXIT_RUNTIME : CMD_EXIT_USAGE;
+}
+
 static int fail_usage(const char *what) {
     fprintf(stderr, "pcan sweep %s: %s\n", what, rt_error());
     return rt_error_status() == RT_ERR_NOMEM ? CMD_EXIT_RUNTIME : CMD_EXIT_USAGE;
@@ -589,6 +593,18 @@ done:
     return rc;
 }
 
+// Before MPI_Init (which `pcan run` does), this process's rank from the launcher's environment,
+// so that only one rank of a point prints its banner or a problem with the sweep; 0 if unknown.
+static long launcher_rank(void) {
+    static const char *const vars[] = {"PMIX_RANK", "OMPI_COMM_WORLD_RANK", "PMI_RANK",
+                                       "SLURM_PROCID"};
+    for (int i = 0; i < 4; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && *v) return strtol(v, NULL, 10);
+    }
+    return 0;
+}
+
 static int sweep_point(int argc, char **argv) {
     const char *path = NULL, *kstr = NULL;
     bool verbose = false, retry = false;
@@ -616,23 +632,27 @@ static int sweep_point(int argc, char **argv) {
     errno = 0;
     long k = strtol(kstr, &end, 10);
     if (!kstr[0] || *end || errno) k = -1;
+    bool speak = launcher_rank() == 0; // every rank of the point runs this
     if (sweep_load(path, &s) != RT_OK) {
-        rc = fail_usage("point");
+        rc = speak ? fail_usage("point") : fail_quiet();
         goto done;
     }
     if (k < 0 || k >= s.n_points) {
-        rc = cmd_usage_error("sweep", "point: K must be in 0..%ld, got '%s'", s.n_points - 1, kstr);
+        rc = !speak ? CMD_EXIT_USAGE
+                    : cmd_usage_error("sweep", "point: K must be in 0..%ld, got '%s'",
+                                      s.n_points - 1, kstr);
         goto done;
     }
     if (point_job(&s, k, &job) != RT_OK || cmd_job_validate(&job) != RT_OK ||
         write_point_job(&s, k, &job, jpath, sizeof jpath) != RT_OK) {
-        rc = fail_usage("point");
+        rc = speak ? fail_usage("point") : fail_quiet();
         goto done;
     }
     char ov[4096];
     point_overrides(&s, k, ov, sizeof ov);
-    fprintf(stderr, "pcan sweep point %ld/%ld: %s -> %s\n", k, s.n_points, ov[0] ? ov : "(base)",
-            job.output.archive);
+    if (speak)
+        fprintf(stderr, "pcan sweep point %ld/%ld: %s -> %s\n", k, s.n_points,
+                ov[0] ? ov : "(base)", job.output.archive);
     char *rargv[4] = {"run", jpath, NULL, NULL};
     int rargc = 2;
     if (verbose) rargv[rargc++] = "--verbose";

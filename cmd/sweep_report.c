@@ -393,8 +393,7 @@ static rt_status write_csv(const char *path, const entry *es, int n, const table
     return rt_atomic_commit(&af);
 }
 
-static rt_status write_md(const char *path, const entry *es, int n, const table *t,
-                          const char *metric) {
+static void put_md(FILE *f, const entry *es, int n, const table *t, const char *metric) {
     static const char *const te_cols[] = {"HOTA", "DetA", "AssA", "sMOTSA", "IDF1", NULL};
     static const char *const bdd_cols[] = {"MOTSA", "MOTSP", "IDF1", NULL};
     const char *cols[16];
@@ -411,10 +410,6 @@ static rt_status write_md(const char *path, const entry *es, int n, const table 
     for (int j = 0; j < nc; j++) have |= !strcmp(cols[j], metric);
     if (!have) cols[nc++] = metric;
 
-    rt_atomic_file af;
-    rt_status st = rt_atomic_open(&af, path);
-    if (st != RT_OK) return st;
-    FILE *f = af.f;
     fputs("| point |", f);
     for (int k = 0; k < t->n_keys; k++) fprintf(f, " %s |", t->keys[k]);
     fputs(" ranks x threads | frames | frames/s | efficiency |", f);
@@ -465,6 +460,14 @@ static rt_status write_md(const char *path, const entry *es, int n, const table 
             "frames/s per cpu (ranks x threads) against the smallest shape of the same "
             "workload. Metrics: class mean%s.\n",
             t->protocols & 1 ? ", TrackEval fields x100" : "");
+}
+
+static rt_status write_md(const char *path, const entry *es, int n, const table *t,
+                          const char *metric) {
+    rt_atomic_file af;
+    rt_status st = rt_atomic_open(&af, path);
+    if (st != RT_OK) return st;
+    put_md(af.f, es, n, t, metric);
     return rt_atomic_commit(&af);
 }
 
@@ -741,6 +744,7 @@ int cmd_sweep_report_main(int argc, char **argv) {
         rc = CMD_EXIT_RUNTIME;
         goto done;
     }
+    put_md(stdout, es, o.n, &t, metric);
     fprintf(stderr,
             "pcan sweep report: %d archive%s -> %s/report.csv, report.md, plot.svg (%s "
             "against %s)\n",

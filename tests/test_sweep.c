@@ -275,6 +275,7 @@ static void test_point_and_report(void) {
         rc = test_run_cmd(cmd, g_out, sizeof g_out);
         CHECK_MSG(rc == 0, "mpirun point 2: %s", g_out);
         CHECK_CONTAINS(g_out, "2 ranks x 1 thread");
+        CHECK_EQ_INT(count(g_out, "pcan sweep point 2/4: "), 1); // one banner, not one per rank
     } else {
         CHECK_EQ_INT(pcan("sweep point sweep.yaml 2"), 0);
     }
