@@ -393,6 +393,15 @@ static rt_status sweep_load(const char *path, sweep *s) {
     }
     st = parse_top(&p);
     yaml_document_delete(&p.doc);
+    // The loader stops after the first document; a second one would be ignored silently.
+    if (st == RT_OK && yaml_parser_load(&y, &p.doc)) {
+        const yaml_node_t *second = yaml_document_get_root_node(&p.doc);
+        if (second)
+            st = rt_error_set(RT_ERR_CONFIG,
+                              "%s:%d:%d: more than one YAML document; a sweep file holds one", path,
+                              (int)second->start_mark.line + 1, (int)second->start_mark.column + 1);
+        yaml_document_delete(&p.doc);
+    }
     yaml_parser_delete(&y);
     if (st != RT_OK) return st;
     if (!s->name) {

@@ -224,6 +224,7 @@ static void test_errors(void) {
          "bad.yaml:2:25: grid.run.retries: expected a value, got a structure"},
         {"base: job.yaml\nname: a/b\n", "bad.yaml:2:7: name: use letters"},
         {"base: [job.yaml\n", "bad.yaml:2:1: YAML syntax"},
+        {"base: job.yaml\n---\nbase: job.yaml\n", "bad.yaml:3:1: more than one YAML document"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         write_in_dir("bad.yaml", cases[i].text);

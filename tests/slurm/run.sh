@@ -4,8 +4,9 @@
 #   (b) the same job signalled mid-way (scancel --signal=USR1 --batch): ranks stop after their
 #       frame, the script requeues, the rerun resumes from the spool; the final results equal
 #       (a)'s and the log shows the committed videos were not run again
-#   (c) a 3-point sweep (pcan sweep submit: one job array, at most 2 points at a time) and its
-#       report (pcan sweep report: CSV with 3 rows, Markdown, SVG)
+#   (c) a 3-point sweep (pcan sweep submit: one job array, at most 2 points at a time; point 1
+#       signalled mid-way requeues and resumes like (b)) and its report (pcan sweep report: CSV
+#       with 3 rows, Markdown, SVG)
 # The daemons are stopped by pid (trap EXIT) whatever happens. $PCAN is the binary under test.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -108,11 +109,28 @@ mkdir -p out_c
 ids_c=$("$PCAN" sweep submit sweep_c.yaml --max-parallel 2 2>/dev/null)
 [[ "$ids_c" =~ ^[0-9]+$ ]] || fail "(c) pcan sweep submit printed '$ids_c', not one job id"
 grep -q '^#SBATCH --array=0-2%2$' out_c/sw.sbatch || fail "(c) array spec in out_c/sw.sbatch"
+# Point 1 is signalled once two of its videos are committed: its array task requeues itself and
+# resumes from its own spool, as a plain job does in (b).
+for _ in $(seq 600); do
+    n=$(ls out_c/sw-1.h5.spool 2>/dev/null | grep -c '\.pcr$' || true)
+    [ "$n" -ge 2 ] && break
+    sleep 0.1
+done
+[ "$n" -ge 2 ] || fail "(c) point 1 committed no video within 60 s"
+scancel --signal=USR1 --batch "${ids_c}_1"
 for k in 0 1 2; do
     st=$(wait_job "${ids_c}_$k" 180) || { cat out_c/sw-$k.*.log; fail "(c) task $k: $st"; }
     [[ "$st" == *"JobState=COMPLETED"*"ExitCode=0:0"* ]] || { cat out_c/sw-$k.*.log; fail "(c) task $k: $st"; }
 done
 echo "  job array $ids_c: 3 points COMPLETED ($((SECONDS - t0)) s)"
+log_c1=$(ls out_c/sw-1.*.log)
+restarts=$(scontrol show job "${ids_c}_1" | tr ' ' '\n' | sed -n 's/^Restarts=//p')
+[ "$restarts" = 1 ] || { cat "$log_c1"; fail "(c) point 1: Restarts=$restarts, expected 1"; }
+grep -q 'sweep point 1 exited 4' "$log_c1" && grep -q 'requeueing job' "$log_c1" ||
+    { cat "$log_c1"; fail "(c) point 1 was not stopped and requeued"; }
+done_n=$(sed -n 's/.*videos: [0-9]* to run, \([0-9]*\) already done.*/\1/p' "$log_c1" | tail -1)
+[ -n "$done_n" ] && [ "$done_n" -ge 2 ] || { cat "$log_c1"; fail "(c) point 1 recomputed committed videos"; }
+echo "  point 1 was signalled, requeued and resumed with $done_n videos already done"
 for k in 0 1 2; do
     grep -q '^videos: 8 (8 ok, 0 failed)' <<<"$("$PCAN" info out_c/sw-$k.h5)" || fail "(c) archive $k"
     grep -q "pcan sweep point $k/3: model.test.score_thr=" out_c/sw-$k.*.log || fail "(c) log $k"
