@@ -186,29 +186,34 @@ rt_status merge_report_write_summaries(const char *dir, const merge_report_table
 
 // ---- scalabel (pandas DataFrame.to_string) and YTVOSeval ---------------------------------------
 
+// A cell as pandas formats it (DataFrame.to_string with float_format): floats through the
+// format alone ("50.0", "-inf"; NaN as "NaN", which scalabel replaces by " - "), integers with
+// '{: d}' (a space in place of the sign).
 static void bdd_cell(const merge_report_table *t, size_t r, size_t c, char *out, size_t cap) {
     double x = t->value[r][c];
-    // pandas: a leading space for the sign; NaN (na_rep) shown by scalabel as " - ".
-    if (t->fields[c].type == 'i') snprintf(out, cap, " %lld", (long long)x);
+    if (t->fields[c].type == 'i') snprintf(out, cap, "%s%lld", x < 0 ? "" : " ", (long long)x);
     else if (isnan(x)) snprintf(out, cap, " - ");
-    else if (isinf(x)) snprintf(out, cap, " %s", x > 0 ? "inf" : "-inf");
-    else snprintf(out, cap, " %.1f", x);
+    else if (isinf(x)) snprintf(out, cap, "%s", x > 0 ? "inf" : "-inf");
+    else snprintf(out, cap, "%.1f", x);
 }
 
+// scalabel's Result.table(): DataFrame.to_string (index left-justified; every column
+// right-justified to its widest cell or its header, which pandas writes as " <name>" for numeric
+// columns; one space between columns), dashed lines after the header, the classes and the
+// super-categories.
 static void bdd_print(FILE *f, const merge_report_table *t, const merge_eval_summary *s) {
     size_t iw = 0, w[MERGE_REPORT_MAX_FIELDS];
     char cell[64];
     for (size_t r = 0; r < t->n_rows; r++) iw = RT_MAX(iw, strlen(t->row_name[r]));
     size_t line = iw;
     for (size_t c = 0; c < t->n_fields; c++) {
-        w[c] = strlen(t->fields[c].name);
+        w[c] = 1 + strlen(t->fields[c].name);
         for (size_t r = 0; r < t->n_rows; r++) {
             bdd_cell(t, r, c, cell, sizeof cell);
             w[c] = RT_MAX(w[c], strlen(cell));
         }
         line += 1 + w[c];
     }
-    // Dashed lines after the header, the classes and the super-categories.
     size_t nc = s->totals.params.n_classes, ng = s->totals.params.n_groups;
     fputs("\n", f);
     fprintf(f, "%-*s", (int)iw, "");

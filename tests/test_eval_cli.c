@@ -341,6 +341,71 @@ static void test_bdd100k_testcase(void) {
     }
 }
 
+// scalabel's table (pandas DataFrame.to_string with '{:.1f}', NaN as ' - ', dashed lines), the
+// expected text made by pandas 1.5.3 (Debian python3-pandas) from the same values: a negative MOTA, -inf (false
+// positives of a class without GT), NaN rows, a count wider than its header, 100.0.
+static const char *BDD_TABLE =
+    "\n"
+    "             MOTA  MOTP  IDF1  FP     FN  IDSw  MT  PT  ML  FM\n"
+    "--------------------------------------------------------------\n"
+    "pedestrian   50.0 100.0  57.1   0      1     1   0   1   0   1\n"
+    "rider      -200.0 100.0  40.0   3      0     0   1   0   0   0\n"
+    "car          -inf    -    0.0   1      0     0   0   0   0   0\n"
+    "truck          -     -     -    0      0     0   0   0   0   0\n"
+    "bus           0.0    -    0.0   0  12345     0   0   0   0   0\n"
+    "train          -     -     -    0      0     0   0   0   0   0\n"
+    "motorcycle     -     -     -    0      0     0   0   0   0   0\n"
+    "bicycle        -     -     -    0      0     0   0   0   0   0\n"
+    "--------------------------------------------------------------\n"
+    "human         0.0 100.0  50.0   3      1     1   1   1   0   1\n"
+    "vehicle      -0.0    -    0.0   1  12345     0   0   0   0   0\n"
+    "bike           -     -     -    0      0     0   0   0   0   0\n"
+    "--------------------------------------------------------------\n"
+    "AVERAGE     -18.8  25.0  12.1   4  12346     1   1   1   0   1\n"
+    "OVERALL      -0.0 100.0   0.0   4  12346     1   1   1   0   1\n";
+
+static void test_bdd_table_layout(void) {
+    merge_metrics_params p = merge_metrics_default_params(MERGE_PROTOCOL_BDD100K);
+    merge_video *mv;
+    CHECK_EQ_INT(merge_video_init(&mv, &p), RT_OK);
+    merge_eval_summary s;
+    memset(&s, 0, sizeof s);
+    s.protocol = MERGE_PROTOCOL_BDD100K;
+    merge_totals_init(&s.totals, &p);
+    tvideo v;
+    tv_init(&v, 4);
+    // pedestrian (1): ids 1, 2 (switch), nothing (miss), 2: MOTA 50.
+    for (int f = 0; f < 4; f++) tv_rect(&v, 1, f, 1, 1, 0, 6, 6, 0, 1, 0, 1);
+    tv_rect(&v, 0, 0, 1, 1, 1, 6, 6, 0, 1, 0, 1);
+    tv_rect(&v, 0, 1, 2, 1, 1, 6, 6, 0, 1, 0, 1);
+    tv_rect(&v, 0, 3, 2, 1, 1, 6, 6, 0, 1, 0, 1);
+    // rider (2): one GT matched, three false positives: MOTA -200.
+    tv_rect(&v, 1, 0, 2, 2, 0, 6, 6, 2, 3, 0, 1);
+    tv_rect(&v, 0, 0, 5, 2, 1, 6, 6, 2, 3, 0, 1);
+    for (int f = 1; f < 4; f++) tv_rect(&v, 0, f, 6, 2, 1, 6, 6, 2, 3, 0, 1);
+    // car (3): a false positive and no GT: MOTA -inf.
+    tv_rect(&v, 0, 0, 9, 3, 1, 6, 6, 4, 5, 4, 5);
+    merge_video_result r;
+    CHECK_EQ_INT(tv_run(mv, &v, 0, &r), RT_OK);
+    merge_totals_add(&s.totals, &r);
+    tv_free(&v);
+    merge_video_free(&mv);
+    // bus: 12345 missed objects, a count wider than its header.
+    s.totals.bdd[4].misses = s.totals.bdd[4].objects = 12345;
+    s.totals.bdd[4].accs = 1;
+    merge_report_table t;
+    merge_report_table_make(&s, &t);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    merge_report_print(f, &t, &s);
+    fclose(f);
+    const char *end = buf ? strstr(buf, "videos 0") : NULL;
+    if (end) *(char *)end = 0;
+    CHECK_EQ_STR(buf ? buf : "", BDD_TABLE);
+    free(buf);
+}
+
 // ---- YouTube-VIS ------------------------------------------------------------------------------
 
 enum { H = 6, W = 8 };
@@ -479,5 +544,6 @@ int main(void) {
     TEST_RUN(test_job);
     TEST_RUN(test_youtube_vis_tiny);
     TEST_RUN(test_bdd100k_testcase);
+    TEST_RUN(test_bdd_table_layout);
     return test_finish();
 }
