@@ -241,6 +241,17 @@ static void test_worked_example_two_sequences(void) {
         CHECK_EQ_INT((int)jnum(j, "pedestrian", "CLR_Frames"), 8);
         json_decref(j);
     }
+    // TrackEval's own output on the same files (tests/data/trackeval_tiny), byte for byte: the
+    // tables with the sequence rows and the <class>_summary.txt files.
+    char cwd[4096];
+    CHECK(getcwd(cwd, sizeof cwd) != NULL);
+    CHECK_MSG(sh("mkdir -p sums && '%s' eval --gt k2 --format kitti-mots --split val --results "
+                 "k2/run.h5 --per-video --summaries sums | sed -n '/^HOTA: pcan-car/,/^(masks/p' "
+                 "| sed '$d' | sed '$d' > tables.txt && cmp tables.txt "
+                 "'%s/tests/data/trackeval_tiny/tables.txt' && cmp sums/car_summary.txt "
+                 "'%s/tests/data/trackeval_tiny/car_summary.txt' && cmp sums/pedestrian_summary.txt "
+                 "'%s/tests/data/trackeval_tiny/pedestrian_summary.txt'",
+                 test_pcan(), cwd, cwd, cwd) == 0, "not TrackEval's output: %s", out);
 }
 
 // --job: dataset, archive and protocol from the job; a flag overrides; metrics.classes
