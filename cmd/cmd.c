@@ -94,9 +94,11 @@ const cmd_entry cmd_table[] = {
     {"eval", "score an archive against a dataset's ground truth (TrackEval / BDD100K / YouTube-VIS)",
      "usage: pcan eval --gt ROOT --format F [--split S] --results ARCHIVE\n"
      "                 [--protocol trackeval|bdd100k|youtube-vis] [--json OUT.json]\n"
-     "                 [--summaries DIR] [--per-video]\n"
+     "                 [--summaries DIR] [--per-video] [--results-format F]\n"
      "       pcan eval --job JOB.yaml [any of the options above, which override the job]\n"
      "\n"
+     "--results-format F: --results is a folder of result files in dataset format F (what\n"
+     "pcan export writes, e.g. bdd100k-mots for a scalabel export) instead of an archive.\n"
      "Evaluates every dataset video with ground truth in id order (videos missing from the\n"
      "archive count as all missed; archive videos without ground truth are skipped; both are\n"
      "named on stderr). trackeval prints TrackEval's HOTA, CLEAR, Identity and Count tables per\n"

@@ -11,6 +11,7 @@
 
 typedef struct eval_opts {
     const char *gt, *format, *split, *results, *json, *job, *summaries;
+    const char *results_format; // results read by a dataset reader (an export), not an archive
     bool have_protocol;
     merge_protocol protocol;
     bool per_video;
@@ -96,11 +97,28 @@ static int run_eval(eval_opts *o, const cmd_job *job) {
     const char **classes = NULL;
     shard_class_map_entry *map = NULL;
     int rc = CMD_EXIT_USAGE;
-    if ((st = merge_archive_open(o->results, &ar)) != RT_OK) {
+    shard_dataset *res = NULL;
+    if (o->results_format) {
+        // The folder holds the result files themselves (what `pcan export` wrote); the split
+        // only names an image folder, which need not exist.
+        shard_dataset_params rp = shard_dataset_default_params();
+        if ((st = shard_dataset_format_parse(o->results_format, &rp.format)) != RT_OK) {
+            rc = cmd_usage_error("eval", "--results-format: %s", rt_error());
+            goto done;
+        }
+        rp.root = o->results;
+        rp.gt = o->results;
+        rp.split = "results";
+        rp.require_sources = false;
+        if ((st = shard_dataset_init(&rp, &res)) != RT_OK) {
+            fprintf(stderr, "pcan eval: %s\n", rt_error());
+            goto done;
+        }
+    } else if ((st = merge_archive_open(o->results, &ar)) != RT_OK) {
         fprintf(stderr, "pcan eval: %s\n", rt_error());
         goto done;
     }
-    if (job) {
+    if (job && ar) {
         // The job's selection; its class map needs the model's class list (the archive's).
         p.gt = job->dataset.gt && !strcmp(o->gt, job->dataset.root) ? job->dataset.gt : NULL;
         p.include = (const char *const *)job->dataset.include.items;
@@ -140,7 +158,8 @@ static int run_eval(eval_opts *o, const cmd_job *job) {
         ep.classes = (const char *const *)job->metrics.classes.items;
         ep.n_classes = (size_t)job->metrics.classes.count;
     }
-    if ((st = merge_evaluate(ds, ar, &ep, &s)) != RT_OK) {
+    st = res ? merge_evaluate_dataset(ds, res, &ep, &s) : merge_evaluate(ds, ar, &ep, &s);
+    if (st != RT_OK) {
         fprintf(stderr, "pcan eval: %s\n", rt_error());
         rc = runtime_rc(st);
         goto done;
@@ -152,6 +171,7 @@ done:
     rt_free(map);
     merge_eval_summary_free(&s);
     merge_archive_close(&ar);
+    shard_dataset_free(&res);
     shard_dataset_free(&ds);
     return rc;
 }
@@ -180,6 +200,7 @@ int cmd_eval_main(int argc, char **argv) {
                            : !strcmp(a, "--json")    ? &o.json
                            : !strcmp(a, "--job")     ? &o.job
                            : !strcmp(a, "--summaries") ? &o.summaries
+                           : !strcmp(a, "--results-format") ? &o.results_format
                                                        : NULL;
         bool proto = !strcmp(a, "--protocol");
         if (!dst && !proto) return cmd_usage_error("eval", "unknown argument '%s'", a);

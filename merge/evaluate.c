@@ -627,3 +627,118 @@ fail:
     rt_free(s);
     return st;
 }
+
+// One video's results from a dataset reader as merge objects of frame f.
+static rt_status res_frame(eval_buf *b, const shard_gt *rg, int64_t f, const int32_t *res_cls,
+                           size_t *n) {
+    *n = 0;
+    if (!rg || f >= rg->n_frames) return RT_OK;
+    const shard_gt_frame *rf = &rg->frames[f];
+    rt_status st = grow((void **)&b->res, &b->res_cap, rf->n_objects, sizeof *b->res);
+    if (st != RT_OK) return st;
+    for (size_t i = 0; i < rf->n_objects; i++) {
+        const shard_gt_object *o = &rf->objects[i];
+        if (o->ignore || o->class_index < 0) continue;
+        b->res[(*n)++] = (merge_object){.id = o->track_id, .cls = res_cls[o->class_index],
+                                        .mask = &o->mask};
+    }
+    return RT_OK;
+}
+
+rt_status merge_evaluate_dataset(const shard_dataset *ds, const shard_dataset *res,
+                                 const merge_eval_params *params, merge_eval_summary **out) {
+    *out = NULL;
+    if (params->protocol == MERGE_PROTOCOL_YOUTUBE_VIS)
+        return rt_error_set(RT_ERR_CONFIG, "results read from a dataset folder are evaluated with "
+                            "the trackeval or bdd100k protocol, not youtube-vis");
+    merge_metrics_params mp;
+    rt_status st = build_params(ds, params, &mp);
+    if (st != RT_OK) return st;
+    merge_eval_summary *s = rt_calloc(1, sizeof *s);
+    merge_video *mv = NULL;
+    merge_video_result *vr = rt_calloc(1, sizeof *vr);
+    int32_t *res_cls = rt_calloc(res->n_classes + 1, sizeof *res_cls);
+    eval_buf b = {0};
+    shard_gt *gt = NULL, *rg = NULL;
+    if (!s || !vr || !res_cls) {
+        st = RT_ERR_NOMEM;
+        goto fail;
+    }
+    for (size_t i = 0; i < res->n_classes; i++)
+        res_cls[i] = find_name(ds->classes, ds->n_classes, res->classes[i]) + 1;
+    s->protocol = params->protocol;
+    s->combine_classes = ds->format != SHARD_FMT_KITTI_MOTS && ds->format != SHARD_FMT_MOTS20;
+    merge_totals_init(&s->totals, &mp);
+    if ((st = merge_video_init(&mv, &mp)) != RT_OK) goto fail;
+    for (size_t v = 0; v < ds->n_videos; v++) {
+        const shard_dataset_video *dv = &ds->videos[v];
+        if (!dv->has_gt) continue;
+        if ((st = shard_gt_load(ds, v, &gt)) != RT_OK) goto fail;
+        int64_t a = shard_dataset_find(res, dv->id);
+        if (a < 0 || !res->videos[a].has_gt) {
+            s->n_missing++;
+            if (params->log)
+                fprintf(params->log, "eval: video %s has no results; all its objects count as "
+                        "missed\n", dv->id);
+        } else {
+            if ((st = shard_gt_load(res, (size_t)a, &rg)) != RT_OK) goto fail;
+            if (gt->n_objects > 0 && rg->n_objects > 0 &&
+                (rg->height != gt->height || rg->width != gt->width)) {
+                st = rt_error_set(RT_ERR_SHAPE, "video %s: results are %dx%d, ground truth %dx%d",
+                                  dv->id, rg->width, rg->height, gt->width, gt->height);
+                goto fail;
+            }
+        }
+        merge_video_begin(mv, (int64_t)v);
+        for (int64_t f = 0; f < gt->n_frames; f++) {
+            const shard_gt_frame *gf = &gt->frames[f];
+            if (!gf->annotated) continue;
+            size_t nres;
+            if ((st = grow((void **)&b.gt, &b.gt_cap, gf->n_objects, sizeof *b.gt)) != RT_OK ||
+                (st = res_frame(&b, rg, f, res_cls, &nres)) != RT_OK)
+                goto fail;
+            for (size_t i = 0; i < gf->n_objects; i++) {
+                const shard_gt_object *o = &gf->objects[i];
+                b.gt[i] = (merge_object){.id = o->track_id,
+                                         .cls = o->class_index + 1,
+                                         .ignore = o->ignore || (params->protocol ==
+                                                                     MERGE_PROTOCOL_BDD100K &&
+                                                                 o->crowd),
+                                         .mask = &o->mask};
+            }
+            merge_frame fr = {b.gt, gf->n_objects, b.res, nres};
+            if ((st = merge_video_add_frame(mv, &fr)) != RT_OK) {
+                rt_error_wrap(st, "video %s frame %lld", dv->id, (long long)f);
+                goto fail;
+            }
+            s->n_masks += gf->n_objects + nres;
+        }
+        if ((st = merge_video_finish(mv, vr)) != RT_OK) goto fail;
+        merge_totals_add(&s->totals, vr);
+        if (params->on_video) params->on_video(params->ctx, dv->id, &mp, vr);
+        s->n_videos++;
+        shard_gt_free(&gt);
+        shard_gt_free(&rg);
+    }
+    for (size_t i = 0; i < res->n_videos; i++) {
+        int64_t k = shard_dataset_find(ds, res->videos[i].id);
+        if (k >= 0 && ds->videos[k].has_gt) continue;
+        s->n_no_gt++;
+        if (params->log)
+            fprintf(params->log, "eval: result video %s has no ground truth; skipped\n",
+                    res->videos[i].id);
+    }
+    *out = s;
+    s = NULL;
+fail:
+    shard_gt_free(&gt);
+    shard_gt_free(&rg);
+    rt_free(b.rle);
+    rt_free(b.gt);
+    rt_free(b.res);
+    merge_video_free(&mv);
+    rt_free(vr);
+    rt_free(res_cls);
+    rt_free(s);
+    return st;
+}

@@ -112,4 +112,13 @@ const merge_metrics_params *merge_evaluator_classes(const merge_evaluator *ev);
 rt_status merge_evaluator_video(merge_evaluator *ev, size_t index, merge_video_result *out,
                                 bool *missing, uint64_t *n_masks);
 
+// The same evaluation with results read by a dataset reader instead of an archive: `res` lists
+// the result videos (e.g. a `pcan export scalabel` folder opened as bdd100k-mots), matched to
+// `ds` by video id; its objects are results of the ds class of the same name (ignore regions
+// and objects of other classes are left out), all with score 0 (exports are de-overlapped
+// already, so no mask is cut). Videos of `ds` missing from `res` count as all missed. This is
+// how pseudo-labels are scored against the true ground truth. Errors as merge_evaluate.
+rt_status merge_evaluate_dataset(const shard_dataset *ds, const shard_dataset *res,
+                                 const merge_eval_params *params, merge_eval_summary **out);
+
 #endif

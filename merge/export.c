@@ -67,6 +67,7 @@ typedef struct exp_ctx {
     uint8_t *keep;     // [rows] row passes the filters
     int32_t *tids;     // [rows] kept track ids, sorted; then unique in tids[0..n_tracks)
     size_t tids_cap, n_tracks;
+    bool renumber_kitti; // track ids ≥ 1000 in this video: written as 1..n (export.h)
     rt_rle *in, *out;
     const rt_rle **inp;
     double *score;
@@ -328,8 +329,10 @@ static rt_status write_txt_frame(exp_ctx *c, const merge_archive_video *v,
         if (st != RT_OK) return st;
         uint64_t j = c->row[i];
         int32_t cls = c->kitti[r->label[j]];
+        int32_t tid = c->renumber_kitti ? (int32_t)track_index(c, r->track_id[j]) + 1
+                                        : r->track_id[j];
         fprintf(c->af.f, "%lld %lld %d %d %d %s\n", (long long)f + base,
-                (long long)kitti_obj_id(cls, r->track_id[j]), cls, v->height, v->width, c->s);
+                (long long)kitti_obj_id(cls, tid), cls, v->height, v->width, c->s);
     }
     return RT_OK;
 }
@@ -495,6 +498,7 @@ static rt_status export_video(exp_ctx *c, size_t vi, const merge_archive_video *
             c->keep[k] = 0;
 
     bool renumber = u > 0 && c->tids[u - 1] > 65535;
+    c->renumber_kitti = u > 0 && c->tids[u - 1] >= 1000 && u < 1000;
     char path[8400];
     switch (p->format) {
     case MERGE_EXPORT_KITTI_MOTS:

@@ -9,8 +9,11 @@
 // videos are skipped (nothing is written for them). A video's frames are 0 .. frames-1 of the
 // archive's /videos entry (or up to its last row when that is later).
 //   kitti-mots  DIR/<video>.txt, one line per object and frame: "frame obj_id class h w rle",
-//               frames 0-based, obj_id = class·1000 + track id (track ids ≥ 1000 are written as
-//               class·1000 + id % 1000 + 1000·(id / 1000)·100 so ids stay unique per class).
+//               frames 0-based, obj_id = class·1000 + instance, instance = the track id; in a
+//               video with a track id ≥ 1000 (after the filters) the instances are the tracks
+//               renumbered 1..n in ascending track id, so class = obj_id / 1000 as KITTI MOTS
+//               readers require; only when a video keeps ≥ 1000 tracks is obj_id class·1000 +
+//               id % 1000 + 100000·(id / 1000) (unique per class, which TrackEval accepts).
 //               Class ids: when the archive's classes contain "car" or "pedestrian", car = 1,
 //               pedestrian = 2 and the others 3, 4, ... in archive order (10 is skipped, it
 //               means "ignore"); otherwise class index + 1. DIR/classes.txt lists the names in
