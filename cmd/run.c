@@ -9,6 +9,7 @@
 #include "cmd/cmd.h"
 #include "merge/archive.h"
 #include "merge/evaluate.h"
+#include "merge/export.h"
 #include "merge/report.h"
 #include "runtime/h5util.h"
 #include "runtime/model_config.h"
@@ -376,6 +377,58 @@ static rt_status do_merge(const cmd_job *job, const identity *idn, const char *c
     return st;
 }
 
+// Collective, after the archive is in place: writes output.exports from it. The per-video
+// formats are shared among the ranks (video i of the archive goes to rank i % size; every rank
+// opens the finished file with the serial reader); youtube-vis, one file, is written by rank 0.
+// A failed export is reported with its folder and makes the exit code 1; the archive is only
+// read, never changed. Returns the exit code.
+static int write_exports(const char *me, const cmd_job *job, int rc, MPI_Comm comm) {
+    int rank, size;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &size);
+    // YouTube-VIS ids come from the dataset's annotations when it has one file of them.
+    char ann[4200] = "";
+    if (job->dataset.format == CMD_DATASET_YOUTUBE_VIS) {
+        if (job->dataset.gt) snprintf(ann, sizeof ann, "%s", job->dataset.gt);
+        else snprintf(ann, sizeof ann, "%s/instances.json", job->dataset.root);
+        FILE *f = fopen(ann, "r");
+        if (f) fclose(f);
+        else ann[0] = '\0'; // a folder of per-video files, or none: the fallback ids
+    }
+    for (int i = 0; i < job->output.n_exports; i++) {
+        const cmd_export *e = &job->output.exports[i];
+        double t0 = rt_now();
+        merge_export_params p = merge_export_default_params();
+        p.dir = e->dir;
+        p.min_score = e->min_score;
+        p.min_track_len = e->min_track_len;
+        p.classes = (const char *const *)e->classes.items;
+        p.n_classes = (size_t)e->classes.count;
+        p.ytvis_annotations = ann[0] ? ann : NULL;
+        p.part = rank;
+        p.n_parts = size;
+        merge_archive *ar = NULL;
+        rt_status st = merge_export_format_parse(cmd_export_format_name(e->format), &p.format);
+        if (st == RT_OK) st = merge_archive_open(job->output.archive, &ar);
+        if (st == RT_OK) st = merge_export(ar, &p);
+        merge_archive_close(&ar);
+        if (st != RT_OK)
+            rt_error_wrap(st, "output.exports[%d] (%s into %s)", i,
+                          cmd_export_format_name(e->format), e->dir);
+        st = shard_mpi_agree(st, comm);
+        if (rank != 0) continue;
+        if (st != RT_OK) {
+            fprintf(stderr, "%s: export failed: %s\n", me, rt_error());
+            rc = CMD_EXIT_RUNTIME;
+        } else {
+            fprintf(stderr, "%s: exported %s into %s in %.2f s\n", me,
+                    cmd_export_format_name(e->format), e->dir, rt_now() - t0);
+        }
+    }
+    MPI_Bcast(&rc, 1, MPI_INT, 0, comm);
+    return rc;
+}
+
 static int run_collective(const run_opts *o, const cmd_run_hooks *hooks, MPI_Comm comm) {
     int rank, size;
     MPI_Comm_rank(comm, &rank);
@@ -416,6 +469,7 @@ static int run_collective(const run_opts *o, const cmd_run_hooks *hooks, MPI_Com
                 rc = metrics_report(me, &job, &rm, rc);
             }
             MPI_Bcast(&rc, 1, MPI_INT, 0, comm); // the same code on every rank
+            if (job.output.n_exports) rc = write_exports(me, &job, rc, comm);
             if (!metrics_ok) rc = CMD_EXIT_RUNTIME;
         }
         goto done;
@@ -470,10 +524,6 @@ static int run_collective(const run_opts *o, const cmd_run_hooks *hooks, MPI_Com
         if (plan.n_corrupt) fprintf(stderr, ", %zu corrupt entries recomputed", plan.n_corrupt);
         fprintf(stderr, "; %d rank%s x %d thread%s\n", size, size == 1 ? "" : "s", threads,
                 threads == 1 ? "" : "s");
-        if (job.output.n_exports)
-            fprintf(stderr, "%s: warning: output.exports (%d) are not written by pcan run yet; "
-                            "export from the archive afterwards\n",
-                    me, job.output.n_exports);
     }
 
     struct sigaction sa, old_term, old_usr1, old_int;
@@ -529,6 +579,7 @@ static int run_collective(const run_opts *o, const cmd_run_hooks *hooks, MPI_Com
         rc = metrics_report(me, &job, &rm, rc);
     }
     MPI_Bcast(&rc, 1, MPI_INT, 0, comm); // the same code on every rank
+    if (job.output.n_exports) rc = write_exports(me, &job, rc, comm);
     if (!metrics_ok) rc = CMD_EXIT_RUNTIME;
 done:
     metrics_free(&rm);

@@ -462,6 +462,73 @@ static rt_status finish_ytvis_video(exp_ctx *c, size_t vi) {
     return st;
 }
 
+// Frame f's rows [k, e) that are kept, de-overlapped by score, the empty ones dropped: masks in
+// c->out[0..*m), rows in c->row, scores in c->score, in row (track id) order.
+static rt_status frame_objects(exp_ctx *c, const merge_archive_video *v,
+                               const merge_archive_rows *r, uint64_t k, uint64_t e, int64_t f,
+                               size_t *m) {
+    *m = 0;
+    rt_status st = grow_frame(c, (size_t)(e - k) + 1);
+    if (st != RT_OK) return st;
+    size_t n = 0;
+    for (uint64_t j = k; j < e; j++) {
+        if (!c->keep[j]) continue;
+        const uint32_t *counts = r->rle + r->rle_start[j];
+        st = rt_rle_set_counts(&c->in[n], (uint32_t)v->height, (uint32_t)v->width, counts,
+                               (size_t)(r->rle_start[j + 1] - r->rle_start[j]));
+        if (st != RT_OK) return rt_error_wrap(st, "video %s frame %lld", v->id, (long long)f);
+        c->inp[n] = &c->in[n];
+        c->score[n] = r->score[j];
+        c->row[n++] = j;
+    }
+    if (n && (st = merge_masks_deoverlap(c->inp, c->score, n, c->out)) != RT_OK) return st;
+    // Objects whose whole mask went to higher scores are dropped.
+    for (size_t i = 0; i < n; i++) {
+        if (rt_rle_area(&c->out[i]) == 0) continue;
+        if (*m != i) {
+            rt_rle t = c->out[*m];
+            c->out[*m] = c->out[i];
+            c->out[i] = t;
+            c->score[*m] = c->score[i];
+            c->row[*m] = c->row[i];
+        }
+        (*m)++;
+    }
+    return RT_OK;
+}
+
+// Drops the tracks written in fewer than min_track_len frames: counts each track's frames
+// after de-overlapping, then keeps the long ones. Removing a track only frees pixels for the
+// others, so every kept track is still written in at least as many frames.
+static rt_status drop_short_tracks(exp_ctx *c, const merge_archive_video *v,
+                                   const merge_archive_rows *r, int64_t n_frames) {
+    size_t u = c->n_tracks;
+    int64_t *len = rt_calloc(u + 1, sizeof *len);
+    if (!len) return nomem();
+    rt_status st = RT_OK;
+    uint64_t k = 0;
+    for (int64_t f = 0; f < n_frames && st == RT_OK; f++) {
+        uint64_t e = k;
+        while (e < r->n && r->frame[e] == f) e++;
+        size_t m;
+        st = frame_objects(c, v, r, k, e, f, &m);
+        for (size_t i = 0; i < m && st == RT_OK; i++)
+            len[track_index(c, r->track_id[c->row[i]])]++;
+        k = e;
+    }
+    if (st == RT_OK) {
+        for (uint64_t j = 0; j < r->n; j++)
+            if (c->keep[j] && len[track_index(c, r->track_id[j])] < c->p->min_track_len)
+                c->keep[j] = 0;
+        size_t w = 0;
+        for (size_t t = 0; t < u; t++)
+            if (len[t] >= c->p->min_track_len) c->tids[w++] = c->tids[t];
+        c->n_tracks = w;
+    }
+    rt_free(len);
+    return st;
+}
+
 // ---------------------------------------------------------------------------------------------
 // One video: filters, then every frame de-overlapped and handed to the format's writer.
 
@@ -484,18 +551,12 @@ static rt_status export_video(exp_ctx *c, size_t vi, const merge_archive_video *
         if (c->keep[k]) c->tids[nt++] = r->track_id[k];
     }
     qsort(c->tids, nt, sizeof *c->tids, cmp_i32);
-    // Track lengths from the sorted ids; then the unique ids that survive min_track_len.
     size_t u = 0;
-    for (size_t a = 0; a < nt;) {
-        size_t b = a;
-        while (b < nt && c->tids[b] == c->tids[a]) b++;
-        if (b - a >= (size_t)p->min_track_len) c->tids[u++] = c->tids[a];
-        a = b;
-    }
+    for (size_t a = 0; a < nt; a++)
+        if (u == 0 || c->tids[u - 1] != c->tids[a]) c->tids[u++] = c->tids[a];
     c->n_tracks = u;
-    for (uint64_t k = 0; k < r->n; k++)
-        if (c->keep[k] && !bsearch(&r->track_id[k], c->tids, u, sizeof *c->tids, cmp_i32))
-            c->keep[k] = 0;
+    if (p->min_track_len > 1 && (st = drop_short_tracks(c, v, r, n_frames)) != RT_OK) return st;
+    u = c->n_tracks;
 
     bool renumber = u > 0 && c->tids[u - 1] > 65535;
     c->renumber_kitti = u > 0 && c->tids[u - 1] >= 1000 && u < 1000;
@@ -536,37 +597,10 @@ static rt_status export_video(exp_ctx *c, size_t vi, const merge_archive_video *
     for (int64_t f = 0; f < n_frames && st == RT_OK; f++) {
         uint64_t e = k;
         while (e < r->n && r->frame[e] == f) e++;
-        size_t n = 0;
-        if ((st = grow_frame(c, (size_t)(e - k) + 1)) != RT_OK) break;
-        for (uint64_t j = k; j < e && st == RT_OK; j++) {
-            if (!c->keep[j]) continue;
-            const uint32_t *counts = r->rle + r->rle_start[j];
-            st = rt_rle_set_counts(&c->in[n], (uint32_t)v->height, (uint32_t)v->width, counts,
-                                   (size_t)(r->rle_start[j + 1] - r->rle_start[j]));
-            if (st != RT_OK) {
-                rt_error_wrap(st, "video %s frame %lld", v->id, (long long)f);
-                break;
-            }
-            c->inp[n] = &c->in[n];
-            c->score[n] = r->score[j];
-            c->row[n++] = j;
-        }
+        size_t m;
+        st = frame_objects(c, v, r, k, e, f, &m);
         k = e;
         if (st != RT_OK) break;
-        if (n && (st = merge_masks_deoverlap(c->inp, c->score, n, c->out)) != RT_OK) break;
-        // Objects whose whole mask went to higher scores are dropped.
-        size_t m = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (rt_rle_area(&c->out[i]) == 0) continue;
-            if (m != i) {
-                rt_rle t = c->out[m];
-                c->out[m] = c->out[i];
-                c->out[i] = t;
-                c->score[m] = c->score[i];
-                c->row[m] = c->row[i];
-            }
-            m++;
-        }
         switch (p->format) {
         case MERGE_EXPORT_KITTI_MOTS:
         case MERGE_EXPORT_MOTS20: st = write_txt_frame(c, v, r, f, m); break;

@@ -49,9 +49,11 @@
 //               when every archive id is a positive decimal number, else the 1-based position in
 //               the archive's video list, and category_id = class index + 1.
 // Masks are de-overlapped by score first (higher score wins each pixel, ties: the higher track
-// id) and objects left with an empty mask are dropped. Filters: min_score (rows below are
-// dropped before de-overlapping), min_track_len (tracks with fewer frames left after the score
-// and class filters are dropped, counted before de-overlapping), classes (names).
+// id) and objects left with an empty mask are dropped. Filters: classes (names) and min_score
+// drop rows before de-overlapping; min_track_len drops the tracks that, de-overlapped with the
+// rows those two filters keep, are left in fewer frames (the rest are then de-overlapped again
+// without them, which only gives them pixels back: every exported track has at least
+// min_track_len frames in the export).
 //
 // Streaming: one video at a time (memory bounded by the largest video; the youtube-vis file is
 // appended per video). Every file is written atomically (temp name, fsync, rename): a failed

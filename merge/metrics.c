@@ -336,6 +336,17 @@ rt_status merge_video_add_frame(merge_video *v, const merge_frame *f) {
             }
         }
     }
+    if (p->deoverlap) {
+        // A result whose whole mask went to higher scores is not in the painted map that the
+        // reference converters (and pcan export) write: it is no detection at all, not an FP.
+        size_t kept = 0;
+        for (size_t k = 0; k < nr; k++) {
+            if (rt_rle_area(rm[k]) == 0) continue;
+            ridx[kept] = ridx[k];
+            rm[kept++] = rm[k];
+        }
+        nr = kept;
+    }
     // Ignore regions: TrackEval compares with their union, BDD with each one.
     size_t nign = 0, ng_all = 0;
     for (size_t i = 0; i < ngt; i++) {

@@ -23,7 +23,8 @@
 //     merge_video_free(&v);
 //
 // Result masks are de-overlapped first (params.deoverlap, DESIGN.md): painted in ascending score
-// order so that a higher score wins each pixel; on equal scores the later object wins.
+// order so that a higher score wins each pixel; on equal scores the later object wins; a result
+// left with no pixel is dropped (it is not in the painted map exports and converters write).
 //
 // Numbers are fractions (0.75), not percentages, except in merge_bdd_row where, as scalabel
 // reports them, MOTA/MOTP/IDF1 are ×100. Field names follow the reference tools (TrackEval's

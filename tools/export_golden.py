@@ -134,31 +134,40 @@ def kitti_obj(cls, tid):
     return cls * 1000 + tid if tid < 1000 else cls * 1000 + tid % 1000 + (tid // 1000) * 100000
 
 
+def deoverlap(v, rows, f):
+    """Frame f's rows painted in ascending score order (stable: on a tie the later row, the
+    higher track id, paints last); the non-empty remains as (row, mask) in track-id order."""
+    fr = [r for r in rows if r["frame"] == f]  # ascending track id, as in the spec
+    owner = np.full((v["h"], v["w"]), -1)
+    for i in sorted(range(len(fr)), key=lambda i: fr[i]["score"]):
+        owner[fr[i]["mask"]] = i
+    objs = [(r, owner == i) for i, r in enumerate(fr)]
+    return [(r, m) for r, m in objs if m.any()]
+
+
+def n_frames(v):
+    return max([v["frames"]] + [r["frame"] + 1 for r in v["rows"]])
+
+
 def kept_rows(v, classes, min_score, min_len, keep_classes):
-    """The rows that pass the class, score and track length filters."""
+    """The rows that pass the class and score filters and whose track is written in at least
+    min_len frames when those rows are de-overlapped."""
     rows = [r for r in v["rows"]
             if (keep_classes is None or classes[r["label"]] in keep_classes)
             and r["score"] >= min_score]
+    if min_len <= 1:
+        return rows
     length = {}
-    for r in rows:
-        length[r["tid"]] = length.get(r["tid"], 0) + 1
-    return [r for r in rows if length[r["tid"]] >= min_len]
+    for f in range(n_frames(v)):
+        for r, _ in deoverlap(v, rows, f):
+            length[r["tid"]] = length.get(r["tid"], 0) + 1
+    return [r for r in rows if length.get(r["tid"], 0) >= min_len]
 
 
 def frames_of(v, classes, min_score, min_len, keep_classes):
     """Per frame: the written objects (row, mask) after filters and de-overlap."""
     rows = kept_rows(v, classes, min_score, min_len, keep_classes)
-    n = max([v["frames"]] + [r["frame"] + 1 for r in v["rows"]])
-    out = []
-    for f in range(n):
-        fr = [r for r in rows if r["frame"] == f]  # ascending track id, as in the spec
-        owner = np.full((v["h"], v["w"]), -1)
-        # ascending score, stable: on a tie the later object (higher track id) paints last
-        for i in sorted(range(len(fr)), key=lambda i: fr[i]["score"]):
-            owner[fr[i]["mask"]] = i
-        objs = [(r, owner == i) for i, r in enumerate(fr)]
-        out.append([(r, m) for r, m in objs if m.any()])
-    return out
+    return [deoverlap(v, rows, f) for f in range(n_frames(v))]
 
 
 def write(path, text):
