@@ -461,9 +461,10 @@ static void test_youtube_vis_tiny(void) {
              " \"annotations\": [\n"
              "  {\"id\": 1, \"video_id\": 1, \"category_id\": 1, \"iscrowd\": 0, \"segmentations\": ["
              "{\"size\": [6, 8], \"counts\": \"%s\"}, {\"size\": [6, 8], \"counts\": \"%s\"}, "
-             "{\"size\": [6, 8], \"counts\": \"%s\"}]},\n"
+             "{\"size\": [6, 8], \"counts\": \"%s\"}], \"areas\": [4, 4, 4]},\n"
              "  {\"id\": 2, \"video_id\": 1, \"category_id\": 2, \"iscrowd\": 0, \"segmentations\": ["
-             "{\"size\": [6, 8], \"counts\": \"%s\"}, {\"size\": [6, 8], \"counts\": \"%s\"}, null]}]}\n",
+             "{\"size\": [6, 8], \"counts\": \"%s\"}, {\"size\": [6, 8], \"counts\": \"%s\"}, null], "
+             "\"areas\": [4, 4, null]}]}\n",
              a[0], a[1], a[2], b, b);
     path(p, sizeof p, "vis/instances.json");
     test_write_text(p, json);
@@ -492,6 +493,13 @@ static void test_youtube_vis_tiny(void) {
                         " Average Recall     (AR) @[ IoU=0.50:0.95 | area=   all | maxDets= 10 ] = 0.650\n"
                         " Average Recall     (AR) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = 0.650\n"
                         " Average Recall     (AR) @[ IoU=0.50:0.95 | area= small | maxDets=100 ] = 0.650\n");
+    // YTVOSeval's own summarize() on this GT and the youtube-vis export of the archive
+    // (tests/data/ytvis_tiny), byte for byte.
+    char cwd[4096];
+    CHECK(getcwd(cwd, sizeof cwd) != NULL);
+    CHECK_MSG(sh("'%s' eval --gt vis --format youtube-vis --results vis/run.h5 --protocol "
+                 "youtube-vis | grep '^ Average' | cmp - '%s/tests/data/ytvis_tiny/summary.txt'",
+                 test_pcan(), cwd) == 0, "not YTVOSeval's output: %s", out);
     json_t *j = load_json("vis.json");
     if (j) {
         json_t *s = json_object_get(json_object_get(j, "rows"), "all");
