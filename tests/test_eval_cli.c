@@ -457,7 +457,7 @@ static void test_youtube_vis_tiny(void) {
     snprintf(json, sizeof json,
              "{\"videos\": [{\"id\": 1, \"width\": 8, \"height\": 6, \"length\": 3, \"file_names\":"
              " [\"v1/00000.jpg\", \"v1/00001.jpg\", \"v1/00002.jpg\"]}],\n"
-             " \"categories\": [{\"id\": 1, \"name\": \"cat_a\"}, {\"id\": 2, \"name\": \"cat_b\"}],\n"
+             " \"categories\": [{\"id\": 1, \"name\": \"cat_a\"}, {\"id\": 2, \"name\": \"cat_b\"}, {\"id\": 3, \"name\": \"cat_c\"}],\n"
              " \"annotations\": [\n"
              "  {\"id\": 1, \"video_id\": 1, \"category_id\": 1, \"iscrowd\": 0, \"segmentations\": ["
              "{\"size\": [6, 8], \"counts\": \"%s\"}, {\"size\": [6, 8], \"counts\": \"%s\"}, "
@@ -500,6 +500,14 @@ static void test_youtube_vis_tiny(void) {
     CHECK_MSG(sh("'%s' eval --gt vis --format youtube-vis --results vis/run.h5 --protocol "
                  "youtube-vis | grep '^ Average' | cmp - '%s/tests/data/ytvis_tiny/summary.txt'",
                  test_pcan(), cwd) == 0, "not YTVOSeval's output: %s", out);
+    // TrackEval's YouTubeVIS on the same GT and results (tests/data/trackeval_ytvis_tiny), byte
+    // for byte: classes combined, and the empty category cat_c counted in cls_comb_cls_av.
+    CHECK_MSG(sh("mkdir -p vsum && '%s' eval --gt vis --format youtube-vis --results vis/run.h5 "
+                 "--per-video --summaries vsum | sed -n '/^HOTA: pcan-cat_a/,/^(masks/p' | "
+                 "sed '$d' | sed '$d' | cmp - '%s/tests/data/trackeval_ytvis_tiny/tables.txt' && "
+                 "for c in cat_a cat_b cat_c cls_comb_cls_av cls_comb_det_av; do cmp "
+                 "vsum/${c}_summary.txt '%s/tests/data/trackeval_ytvis_tiny/'${c}_summary.txt "
+                 "|| exit 1; done", test_pcan(), cwd, cwd) == 0, "not TrackEval's output: %s", out);
     json_t *j = load_json("vis.json");
     if (j) {
         json_t *s = json_object_get(json_object_get(j, "rows"), "all");
