@@ -11,6 +11,12 @@
 // 0.999 (masks of 1000+ pixels; smaller ones are held to the ambiguous-pixel count); embedding
 // cosine >= 0.9999. R50: the formula weights (runtime/weights_formula.h) with
 // the fixture's config and class-bias overrides, its two frames, the `std` set plus crops.
+// Synth: the shipped trained model (models/pcan-synth-small.h5) on two `pcan synth` videos,
+// rendered here by the C generator from the seeds in the fixture (frames checked against the
+// fixture's sha256): video mode for both, rank mode for the second, every frame, as for tiny
+// (f000/f001 also carry the R50-style crops). When the model file is not the one the fixture
+// was made from (its sha256), the synth part is skipped with the command to regenerate, and the
+// program exits 77 if everything else passed.
 // Datasets we do not produce (the reference's internal tracker bookkeeping) are listed, not
 // compared.
 #include <hdf5.h>
@@ -20,7 +26,9 @@
 #include "runtime/model.h"
 #include "runtime/ops_gemm.h"
 #include "runtime/ops_roi.h"
+#include "runtime/sha256.h"
 #include "runtime/weights_formula.h"
+#include "shard/synth.h"
 #include "tests/test.h"
 
 #define MAX_PROBES 96
@@ -486,9 +494,108 @@ static void test_r50(void) {
     H5Fclose(out);
 }
 
+#define SYNTH_MODEL "models/pcan-synth-small.h5"
+#define SYNTH_FIXTURE "tests/fixtures/synth.outputs.h5"
+#define SYNTH_REGEN "make fixtures FIXTURES_ONLY=synth (or make fixtures)"
+
+// Empty `why` when the shipped model is the fixture's; otherwise the reason to skip.
+static void synth_model_check(char *why, size_t cap) {
+    why[0] = '\0';
+    hid_t out = H5Fopen(SYNTH_FIXTURE, H5F_ACC_RDONLY, H5P_DEFAULT);
+    CHECK_MSG(out >= 0, "cannot open %s", SYNTH_FIXTURE);
+    if (out < 0) return;
+    char want[RT_SHA256_HEX_LEN + 1] = "", got[RT_SHA256_HEX_LEN + 1] = "";
+    CHECK_EQ_INT(rt_h5_attr_string(out, "weights_sha256", want, sizeof want), RT_OK);
+    H5Fclose(out);
+    if (rt_sha256_file_hex(SYNTH_MODEL, got) != RT_OK)
+        snprintf(why, cap, "synth parity: %s: %s; regenerate with %s", SYNTH_MODEL, rt_error(),
+                 SYNTH_REGEN);
+    else if (strcmp(want, got))
+        snprintf(why, cap,
+                 "synth parity: %s (sha256 %.12s...) is not the model %s was made from "
+                 "(%.12s...); regenerate the fixture with %s",
+                 SYNTH_MODEL, got, SYNTH_FIXTURE, want, SYNTH_REGEN);
+}
+
+// Frames of fixture video v, rendered by the C generator from the fixture's attributes and
+// checked against its sha256; NULL (a failed check) when they differ.
+static uint8_t *synth_frames(hid_t out, int v, int *F, int *H, int *W) {
+    char name[32], diff[16] = "", want[RT_SHA256_HEX_LEN + 1] = "", got[RT_SHA256_HEX_LEN + 1];
+    long long seed = 0, index = 0, frames = 0;
+    snprintf(name, sizeof name, "v%d_seed", v);
+    CHECK_EQ_INT(rt_h5_attr_int(out, name, &seed), RT_OK);
+    snprintf(name, sizeof name, "v%d_index", v);
+    CHECK_EQ_INT(rt_h5_attr_int(out, name, &index), RT_OK);
+    snprintf(name, sizeof name, "v%d_frames_sha256", v);
+    CHECK_EQ_INT(rt_h5_attr_string(out, name, want, sizeof want), RT_OK);
+    CHECK_EQ_INT(rt_h5_attr_int(out, "synth_frames", &frames), RT_OK);
+    CHECK_EQ_INT(rt_h5_attr_string(out, "synth_difficulty", diff, sizeof diff), RT_OK);
+    shard_synth_params p = shard_synth_default_params();
+    p.seed = (uint64_t)seed;
+    p.frames = (int)frames;
+    p.videos = (int)index + 1;
+    p.difficulty = !strcmp(diff, "easy") ? SHARD_SYNTH_EASY
+                   : !strcmp(diff, "hard") ? SHARD_SYNTH_HARD
+                                           : SHARD_SYNTH_NORMAL;
+    shard_synth_video *sv = NULL;
+    CHECK_EQ_INT(shard_synth_video_init(&p, (int)index, &sv), RT_OK);
+    if (!sv) return NULL;
+    *F = p.frames, *H = p.height, *W = p.width;
+    size_t n = (size_t)p.width * (size_t)p.height * 3;
+    uint8_t *buf = malloc(n * (size_t)p.frames);
+    for (int t = 0; t < p.frames; t++) shard_synth_video_render(sv, t, buf + (size_t)t * n, NULL);
+    shard_synth_video_free(&sv);
+    rt_sha256_buffer_hex(buf, n * (size_t)p.frames, got);
+    CHECK_MSG(!strcmp(got, want),
+              "synth v%d (seed %lld, video %lld, %lld frames, %s): the generator's frames changed "
+              "(sha256 %.12s..., fixture %.12s...); regenerate with %s",
+              v, seed, index, frames, diff, got, want, SYNTH_REGEN);
+    if (strcmp(got, want)) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+static void test_synth(void) {
+    rt_threads_set(2);
+    hid_t out = H5Fopen(SYNTH_FIXTURE, H5F_ACC_RDONLY, H5P_DEFAULT);
+    CHECK(out >= 0);
+    if (out < 0) return;
+    int F0 = 0, F1 = 0, H = 0, W = 0;
+    uint8_t *v0 = synth_frames(out, 0, &F0, &H, &W), *v1 = synth_frames(out, 1, &F1, &H, &W);
+    rt_model *m = NULL;
+    if (v0 && v1) CHECK_EQ_INT(rt_model_open(SYNTH_MODEL, NULL, &m), RT_OK);
+    for (int mode = 0; m && mode < 2; mode++) {
+        rt_stream_params p = rt_stream_default_params();
+        p.prototype_memory = mode ? RT_PROTOTYPE_MEMORY_RANK : RT_PROTOTYPE_MEMORY_VIDEO;
+        rt_stream *a, *b;
+        CHECK_EQ_INT(rt_stream_init(m, &p, &a), RT_OK);
+        // rank mode stores only video 1; video 0 still has to run first
+        run_and_compare(a, out, mode ? "/rank/v0" : "/video/v0", v0, F0, H, W);
+        p.previous = a;
+        CHECK_EQ_INT(rt_stream_init(m, &p, &b), RT_OK);
+        rt_stream_free(&a);
+        run_and_compare(b, out, mode ? "/rank/v1" : "/video/v1", v1, F1, H, W);
+        rt_stream_free(&b);
+    }
+    rt_model_close(&m);
+    free(v0);
+    free(v1);
+    H5Fclose(out);
+}
+
 int main(void) {
     rt_h5_quiet();
     TEST_RUN(test_tiny);
     TEST_RUN(test_r50);
-    return test_finish();
+    char why[512];
+    synth_model_check(why, sizeof why);
+    if (!why[0])
+        TEST_RUN(test_synth);
+    else
+        printf("%s\n", why);
+    int rc = test_finish();
+    if (rc == 0 && why[0]) test_skip(why);
+    return rc;
 }

@@ -6,11 +6,20 @@ so a rerun gives byte-identical files. The layout is documented in tools/README.
 asserts that every frame has 5-50 detections, that no decision sits within a margin of its
 threshold, that the float64 run of the reference takes the same decisions, and that the tiny
 sequence contains track births, matches, losses, re-finds and expiries.
+
+synth.outputs.h5 runs the shipped trained model (models/pcan-synth-small.h5, its sha256 stored)
+on `pcan synth` frames rendered by the C generator (build/tools/synth_frames, tools/synth_frames.c);
+it picks videos whose decisions all have margins (score orders in logit space, see
+score_gap_margin) and whose float64 run agrees, and fails with the reasons when none do. Rerun it
+after replacing the model: `make fixtures FIXTURES_ONLY=synth`.
 """
 import argparse
 import copy
+import hashlib
 import os
+import subprocess
 import sys
+import tempfile
 
 import h5py
 import numpy as np
@@ -18,8 +27,9 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from ref import PCAN, VideoTracker, config_text, load_config, write_weights  # noqa: E402
-from ref import margins  # noqa: E402
+from ref import PCAN, VideoTracker, config_text, load_config, load_model  # noqa: E402
+from ref import write_weights  # noqa: E402
+from ref import margins, ops  # noqa: E402
 from ref.init import formula_state, random_state  # noqa: E402
 from ref.weights_io import sha256_text  # noqa: E402
 
@@ -366,12 +376,302 @@ def r50_tensors(r):
     return d
 
 
+# ---- synth: the shipped trained model on `pcan synth` frames ----
+SYNTH_MODEL = 'models/pcan-synth-small.h5'
+SYNTH_DIFFICULTY = 'normal'
+SYNTH_FRAMES = 14           # frames per video (the set's --frames; the scene depends on it)
+SYNTH_SET = 4               # videos rendered per seed; candidates are collected until this many
+                            # pass (one re-identifying a track), then the two richest are used
+SYNTH_SIZE = (192, 320)     # pcan synth's default frame, the model's input scale
+SYNTH_CROP_FRAMES = 2       # first frames of each video that also get stage crops and logits
+SYNTH_ROWS = 2              # later frames: per-RoI refine data of the first 2 kept detections
+SYNTH_ROWS_CUT = ('refine_m_a', 'refine_m_b', 'refine_pos', 'refine_neg', 'refine_pos_z',
+                  'refine_context')
+SYNTH_SCORE_LOGIT = 1e-4    # RPN and class NMS orders: margin in logit space, at least 10x
+                            # the float32 rounding of the logits (measured per video)
+SYNTH_AGREE = 1e-3          # every float dataset: |float32 - float64| <= this x its magnitude
+SYNTH_MAX_BYTES = 2 << 20
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for b in iter(lambda: f.read(1 << 20), b''):
+            h.update(b)
+    return h.hexdigest()
+
+
+def synth_frames(tool, seed, index, tmp):
+    """uint8 [F,H,W,3]: video `index` of `pcan synth --seed seed --frames F --difficulty normal`
+    as the C generator renders it (no codec), and the ground-truth objects visible per frame."""
+    path = os.path.join(tmp, 'frames.rgb')
+    out = subprocess.run([tool, str(seed), SYNTH_DIFFICULTY, str(SYNTH_FRAMES), str(index), path],
+                         check=True, capture_output=True, text=True).stdout
+    visible = [int(line.split()[3]) for line in out.splitlines()]
+    frames = np.fromfile(path, np.uint8).reshape(SYNTH_FRAMES, *SYNTH_SIZE, 3)
+    os.remove(path)
+    return frames, visible
+
+
+def score_gap_margin(s, m_logit):
+    """The smallest safe gap below float32 sigmoid scores s: m_logit in logit space (a trained
+    RPN puts most anchors near 0 or 1, where an absolute score margin means nothing), and at
+    least 4 float32 ulps (saturated scores round to the same float)."""
+    s64 = s.double()
+    ulp = torch.from_numpy(np.atleast_1d(np.spacing(s.float().numpy())).astype(np.float64))
+    ulp = ulp.reshape(s.shape)
+    return torch.maximum(s64 * (1 - s64) * m_logit, 4 * ulp)
+
+
+def nms_gap_margins(b, scores, thr, m_iou, m_logit, what, max_keep):
+    """margins.nms_margin with score_gap_margin for the order of overlapping boxes and the cut."""
+    v = margins.nms_margin(b, scores, thr, m_iou, 0.0, what)   # the IoU checks only
+    order = torch.sort(scores, descending=True, stable=True)[1]
+    sb, ss = b[order], scores[order]
+    gap = (ss.double()[:, None] - ss.double()[None, :]).abs()
+    close = gap < score_gap_margin(ss, m_logit)[:, None]
+    same = (ss[:, None] == ss[None, :]) & (sb[:, None, :] == sb[None, :, :]).all(-1)
+    iou = margins.iou_matrix(sb)
+    bad = torch.triu(close & ~same & (iou > thr - m_iou), diagonal=1)
+    if bad.any():
+        i, j = torch.nonzero(bad)[0].tolist()
+        v.append('%s: scores %.9g/%.9g of overlapping %d,%d too close' % (what, ss[i], ss[j], i, j))
+    keep = ops.nms(b, scores, thr)
+    if keep.numel() > max_keep:
+        ks = torch.sort(scores[keep], descending=True)[0]
+        if ks[max_keep - 1].double() - ks[max_keep].double() < score_gap_margin(ks[max_keep - 1],
+                                                                                  m_logit):
+            v.append('%s: cut at %d between close scores' % (what, max_keep))
+    return v
+
+
+def score_margins(inter, cfg, m, m_logit):
+    """margins.py's RPN top-k, RPN NMS and class NMS checks with score_gap_margin. RPN decisions
+    below the last proposal's score cannot change the proposals (greedy NMS: a box only
+    suppresses lower ones), so only candidates above it (less the margin) are checked."""
+    v = []
+    r, t = cfg['rpn'], cfg['test']
+    boxes, scores, ids = inter['rpn_cand']
+    b = boxes + (ids.to(boxes) * (boxes.max() + 1))[:, None]
+    keep = ops.nms(b, scores, r['nms_thr'])
+    floor = -1.0
+    if keep.numel() > r['max_per_img']:
+        last = torch.sort(scores[keep], descending=True)[0][r['max_per_img'] - 1]
+        floor = last.double() - score_gap_margin(last, m_logit)
+    for lvl, c in enumerate(inter['rpn_cls']):
+        s = torch.sort(c.reshape(-1).sigmoid(), descending=True)[0]
+        k = r['nms_pre']
+        if (s.numel() > k and s[k - 1].double() >= floor
+                and s[k - 1].double() - s[k].double() < score_gap_margin(s[k - 1], m_logit)):
+            v.append('rpn top-k L%d: scores %.9g/%.9g at the cut too close' % (lvl, s[k - 1], s[k]))
+    sub = scores.double() >= floor
+    v += nms_gap_margins(b[sub], scores[sub], r['nms_thr'], m['iou'], m_logit, 'rpn nms',
+                         r['max_per_img'])
+    sc = inter['scores'][:, :-1]
+    nc = sc.size(1)
+    cand = torch.nonzero(sc.reshape(-1) > t['score_thr']).squeeze(1)
+    if cand.numel():
+        b = inter['det_all_bboxes'].reshape(-1, nc, 4).reshape(-1, 4)[cand]
+        lab = torch.arange(nc).repeat(sc.size(0))[cand]
+        b = b + (lab.to(b) * (b.max() + 1))[:, None]
+        v += nms_gap_margins(b, sc.reshape(-1)[cand], t['nms_iou'], m['iou'], m_logit, 'det nms',
+                             t['max_per_img'])
+    return v
+
+
+def synth_check(model, frames_res, m_logit):
+    """Violations of one video's frames: at least one detection per frame, every margin."""
+    v = []
+    for fi, r in enumerate(frames_res):
+        it = r['inter']
+        if it['det_bboxes'].size(0) == 0:
+            v.append('f%d: no detection' % fi)
+            continue
+        ms = [s for s in margins.frame_margins(it, model.cfg, MARGINS)
+              if not s.startswith(('rpn top-k', 'rpn nms', 'det nms'))]
+        ms += score_margins(it, model.cfg, MARGINS, m_logit)
+        v += ['f%d %s' % (fi, s) for s in ms]
+    return v
+
+
+def synth_tensors(r, fi, mode):
+    if mode == 'rank':
+        return frame_tensors(r, 'final')
+    if fi < SYNTH_CROP_FRAMES:
+        return r50_tensors(r)
+    d = frame_tensors(r, 'std')
+    for k in SYNTH_ROWS_CUT:       # R' = the first SYNTH_ROWS kept detections, to stay small
+        d[k] = d[k][:SYNTH_ROWS]
+    return d
+
+
+def synth_tolerances(r32, r64, mode, where):
+    """Per-frame tolerances (float32 vs float64 as for tiny); raises ValueError when the two
+    runs take different decisions or differ by more than SYNTH_AGREE of a dataset's magnitude."""
+    out = []
+    for fi, (a, b) in enumerate(zip(r32, r64)):
+        d32, d64 = synth_tensors(a, fi, mode), synth_tensors(b, fi, mode)
+        if set(d32) != set(d64):
+            raise ValueError('%s f%d: float32/float64 store different datasets' % (where, fi))
+        try:
+            tol = tolerances(d32, d64, '%s f%d' % (where, fi))
+        except SystemExit as e:
+            raise ValueError(str(e))
+        for k, t in tol.items():
+            mag = d64[k].abs().max().item() if d64[k].numel() else 0.0
+            if t > 10 * SYNTH_AGREE * max(mag, 1e-3):
+                raise ValueError('%s f%d %s: float32 and float64 differ by %.3g (magnitude %.3g)'
+                                 % (where, fi, k, t / 10, mag))
+        out.append((d32, tol))
+    return out
+
+
+def logit_noise(r32, r64):
+    """Largest |float32 - float64| of the RPN logits over a video's frames (they depend on no
+    decision): the scale of the rounding a float32 port adds to the scores that decide orders."""
+    worst = 0.0
+    for a, b in zip(r32, r64):
+        for x, y in zip(a['inter']['rpn_cls'], b['inter']['rpn_cls']):
+            worst = max(worst, (x.double() - y).abs().max().item())
+    return worst
+
+
+def logit_margin(r32, r64):
+    """The logit margin of score orders: SYNTH_SCORE_LOGIT or 10x the float32 logit rounding."""
+    return max(SYNTH_SCORE_LOGIT, 10 * logit_noise(r32, r64))
+
+
+def video_summary(frames_res):
+    dets = [int(r['inter']['det_bboxes'].size(0)) for r in frames_res]
+    tracks = [int(r['ids'].numel()) for r in frames_res]
+    life = {}
+    for r in frames_res:
+        for i in r['ids'].tolist():
+            life[i] = life.get(i, 0) + 1
+    return dets, tracks, max(life.values()) if life else 0
+
+
+def make_synth(out, model_path, tool, seeds):
+    """Two videos of pcan synth through the shipped model: picks, over seeds and the videos of
+    each set, videos whose every decision has a margin and whose float64 run agrees, preferring
+    one with a re-identified track; then video mode for both, rank mode for the second."""
+    if not os.path.exists(tool):
+        raise SystemExit('synth fixture: %s missing (make fixtures builds it)' % tool)
+    m = load_model(model_path)
+    m64 = copy.deepcopy(m).double()
+    F = SYNTH_FRAMES
+    good = []
+    tmpdir = tempfile.TemporaryDirectory(prefix='pcan-synth-fixture-')
+    tmp = tmpdir.name
+    for seed in seeds:
+        for index in range(SYNTH_SET):
+            frames, visible = synth_frames(tool, seed, index, tmp)
+            res, ev = run_videos(m, [frames], 'video')
+            res, ev = res[0], ev[0]
+            dets, tracks, longest = video_summary(res)
+            res64 = run_videos(m64, [frames], 'video')[0][0]
+            try:
+                m_logit = logit_margin(res, res64)
+                bad = synth_check(m, res, m_logit)
+                if not bad and longest < F // 2:
+                    bad = ['no track lives %d frames (longest %d)' % (F // 2, longest)]
+                if not bad:
+                    synth_tolerances(res, res64, 'video', 'seed %d video %d' % (seed, index))
+            except ValueError as e:
+                m_logit, bad = float('nan'), [str(e)]
+            print('synth seed %d video %d: %d problems %s; detections %s, tracks %s, longest '
+                  'track %d, events %s, logit margin %.3g'
+                  % (seed, index, len(bad), bad[:2], dets, tracks, longest, ev, m_logit))
+            sys.stdout.flush()
+            if not bad:
+                good.append(dict(seed=seed, index=index, frames=frames, visible=visible, res=res,
+                                 res64=res64, events=ev, dets=dets, tracks=tracks,
+                                 m_logit=m_logit))
+        if len(good) >= SYNTH_SET and any(g['events']['refound'] for g in good):
+            break
+    tmpdir.cleanup()
+    if len(good) < 2:
+        raise SystemExit('synth fixture: only %d of the videos of seeds %s..%s satisfy the '
+                         'constraints (margins, float64 agreement, a track of %d frames); try '
+                         'more seeds (--synth-seeds) or a longer video (SYNTH_FRAMES)'
+                         % (len(good), seeds[0], seed, F // 2))
+    if not any(g['events']['refound'] for g in good):
+        print('synth fixture: WARNING no candidate video re-identifies a track; the fixture '
+              'has births, matches and losses only')
+    # the richest tracker sequences first: re-identification, expiry, then most decisions
+    good.sort(key=lambda g: (-(g['events']['refound'] > 0), -(g['events']['expired'] > 0),
+                             -(g['events']['births'] + g['events']['matches'])))
+    first = good[0]
+    vids = good
+    # rank mode: the second video after the first in one process; try partners in order
+    for second in vids[1:]:
+        pair = [first, second]
+        rank, _ = run_videos(m, [g['frames'] for g in pair], 'rank')
+        rank64, _ = run_videos(m64, [g['frames'] for g in pair], 'rank')
+        try:
+            rank_logit = logit_margin(rank[1], rank64[1])
+            bad = synth_check(m, rank[1], rank_logit)
+            if not bad:
+                rank_tol = synth_tolerances(rank[1], rank64[1], 'rank', 'rank v1')
+        except ValueError as e:
+            bad = [str(e)]
+        print('synth rank mode, seed %d video %d after seed %d video %d: %d problems %s'
+              % (second['seed'], second['index'], first['seed'], first['index'], len(bad),
+                 bad[:2]))
+        if not bad:
+            break
+    else:
+        raise SystemExit('synth fixture: no second video passes in rank mode')
+    a = rank[1][-1]['inter']['refine']['pos_mu']
+    b = second['res'][-1]['inter']['refine']['pos_mu']
+    modes_differ = not torch.equal(a, b)
+
+    weights_sha = sha256_file(model_path)
+    cfg_text = m.cfg['_text']
+    extra = dict(weights=os.path.basename(model_path), weights_sha256=weights_sha,
+                 frames='pcan synth (tools/synth_frames.c), see v<i>_* attributes',
+                 recipe='make fixtures (tools/make_fixtures.py make_synth)',
+                 synth_difficulty=SYNTH_DIFFICULTY, synth_frames=np.int32(F),
+                 prototype_memory_modes_differ=np.int32(modes_differ))
+    for v, g in enumerate(pair):
+        extra.update({'v%d_seed' % v: np.int64(g['seed']), 'v%d_index' % v: np.int32(g['index']),
+                      'v%d_frames_sha256' % v: hashlib.sha256(g['frames'].tobytes()).hexdigest(),
+                      'v%d_detections' % v: np.array(g['dets'], np.int32),
+                      'v%d_tracks' % v: np.array(g['tracks'], np.int32),
+                      'v%d_gt_visible' % v: np.array(g['visible'], np.int32),
+                      'v%d_events' % v: repr(g['events']),
+                      'v%d_logit_margin' % v: np.float64(g['m_logit'])})
+    extra['rank_v1_logit_margin'] = np.float64(rank_logit)
+    path = os.path.join(out, 'synth.outputs.h5')
+    with new_h5(path, 'outputs', cfg_text, extra) as f:
+        for v, g in enumerate(pair):
+            for fi, (d, tol) in enumerate(synth_tolerances(g['res'], g['res64'], 'video',
+                                                             'video v%d' % v)):
+                write_group(f.create_group('video/v%d/f%03d' % (v, fi)), d, tol)
+        for fi, (d, tol) in enumerate(rank_tol):
+            write_group(f.create_group('rank/v1/f%03d' % fi), d, tol)
+    size = os.path.getsize(path)
+    print('synth fixture: seed %d video %d + seed %d video %d, %d bytes; modes differ: %s'
+          % (pair[0]['seed'], pair[0]['index'], pair[1]['seed'], pair[1]['index'], size,
+             modes_differ))
+    for v, g in enumerate(pair):
+        print('  v%d detections %s tracks %s gt %s events %s'
+              % (v, g['dets'], g['tracks'], g['visible'], g['events']))
+    if size > SYNTH_MAX_BYTES:
+        raise SystemExit('synth fixture: %s is %d bytes, over %d; lower SYNTH_FRAMES or SYNTH_ROWS'
+                         % (path, size, SYNTH_MAX_BYTES))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--out', default='tests/fixtures')
-    ap.add_argument('--only', choices=['tiny', 'r50'])
+    ap.add_argument('--only', choices=['tiny', 'r50', 'synth'])
     ap.add_argument('--seeds', type=int, nargs='+', default=list(range(4, 60)))
     ap.add_argument('--r50-frame-seeds', type=int, nargs='+', default=list(range(306, 320)))
+    ap.add_argument('--synth-model', default=SYNTH_MODEL)
+    ap.add_argument('--synth-frames', default='build/tools/synth_frames',
+                    help='the frame dumper built by make (tools/synth_frames.c)')
+    ap.add_argument('--synth-seeds', type=int, nargs='+', default=list(range(1, 41)))
     a = ap.parse_args()
     deterministic()
     os.makedirs(a.out, exist_ok=True)
@@ -379,6 +679,8 @@ def main():
         make_tiny(a.out, a.seeds)
     if a.only in (None, 'r50'):
         make_r50(a.out, a.r50_frame_seeds)
+    if a.only in (None, 'synth'):
+        make_synth(a.out, a.synth_model, a.synth_frames, a.synth_seeds)
 
 
 if __name__ == '__main__':
