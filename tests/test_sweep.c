@@ -259,6 +259,10 @@ static void test_point_and_report(void) {
     CHECK_EQ_INT(pcan("sweep point badw.yaml 0"), 2);
     CHECK_CONTAINS(g_out, "badw.yaml:3:19: model.weights: ");
     CHECK_CONTAINS(g_out, "/nothere.h5: No such file or directory");
+    write_in_dir("bado.yaml", "base: job.yaml\noutput: nothere\n");
+    CHECK_EQ_INT(pcan("sweep point bado.yaml 0"), 2);
+    CHECK_CONTAINS(g_out, "bado.yaml:2:9: output.archive: folder ");
+    CHECK_CONTAINS(g_out, "/nothere does not exist");
     // Points 0 and 1 (one task) as single processes, point 2 (two tasks) on two ranks.
     CHECK_EQ_INT(pcan("sweep point sweep.yaml 0"), 0);
     CHECK_CONTAINS(g_out,
