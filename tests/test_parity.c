@@ -16,7 +16,8 @@
 // fixture's sha256): video mode for both, rank mode for the second, every frame, as for tiny
 // (f000/f001 also carry the R50-style crops). When the model file is not the one the fixture
 // was made from (its sha256), the synth part is skipped with the command to regenerate, and the
-// program exits 77 if everything else passed.
+// program exits 77 if everything else passed. PCAN_PARITY_SYNTH_MODEL and PCAN_PARITY_SYNTH_FIXTURE
+// point it at other files.
 // Datasets we do not produce (the reference's internal tracker bookkeeping) are listed, not
 // compared.
 #include <hdf5.h>
@@ -494,8 +495,14 @@ static void test_r50(void) {
     H5Fclose(out);
 }
 
-#define SYNTH_MODEL "models/pcan-synth-small.h5"
-#define SYNTH_FIXTURE "tests/fixtures/synth.outputs.h5"
+// Environment overrides, to check a candidate model and its fixture before they are committed.
+#define SYNTH_MODEL env_or("PCAN_PARITY_SYNTH_MODEL", "models/pcan-synth-small.h5")
+#define SYNTH_FIXTURE env_or("PCAN_PARITY_SYNTH_FIXTURE", "tests/fixtures/synth.outputs.h5")
+
+static const char *env_or(const char *name, const char *fallback) {
+    const char *v = getenv(name);
+    return v && *v ? v : fallback;
+}
 #define SYNTH_REGEN "make fixtures FIXTURES_ONLY=synth (or make fixtures)"
 
 // Empty `why` when the shipped model is the fixture's; otherwise the reason to skip.
