@@ -66,7 +66,7 @@ PCAN     := $(BIN)/pcan
 VERSION_H := $(B)/gen/version.h
 
 .SECONDARY:
-.PHONY: test-slurm valgrind all test sanitize bench bench-eval bench-ref demo check-build deps deps-tools clean install tests FORCE
+.PHONY: test-slurm valgrind all test sanitize bench bench-eval bench-scaling bench-ref demo check-build deps deps-tools clean install tests FORCE
 all: $(PCAN)
 
 $(B)/libpcan.a: $(LIB_OBJ)
@@ -125,6 +125,10 @@ $(B)/tools/bench_eval: tools/bench_eval.c $(TEST_COMMON_OBJ) $(B)/libpcan.a
 	@mkdir -p $(@D)
 	@echo "  CC/LD   $<"
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_COMMON_OBJ) $(B)/libpcan.a $(LDLIBS)
+
+# Issue 6's scaling figures (run at 1 vs 2 ranks, merge of 2,500-10,000 videos); a quiet machine.
+bench-scaling: $(PCAN)
+	PCAN=$(PCAN) bash tools/bench_scaling.sh
 
 # The C engine next to the PyTorch reference and torchvision's backbone (needs make deps-tools).
 bench-ref: $(PCAN)

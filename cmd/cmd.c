@@ -146,6 +146,14 @@ const cmd_entry cmd_table[] = {
      "and DIR/plot.svg: --metric (HOTA, DetA, sMOTSA, IDF1, ..., fps, efficiency; default HOTA\n"
      "or fps) against --axis (a job key, cluster.*, point; default the first key that varies).\n",
      cmd_sweep_main},
+    // Internal (no summary: not listed by `pcan --help`).
+    {"_spool-synth", NULL,
+     "usage: pcan _spool-synth JOB.yaml --videos N [--frames F] [--first K]\n"
+     "\n"
+     "Internal, for benchmarks and tests of the merge stage: writes N tiny deterministic spool\n"
+     "entries (ids sKKKKK.., 32x24, F frames, default 3) with the job's resume hash into the\n"
+     "job's spool, without fsync, so that `pcan merge JOB.yaml` builds an archive of them.\n",
+     cmd_spool_synth_main},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -153,7 +161,8 @@ void cmd_print_main_usage(FILE *f) {
     fprintf(f, "usage: pcan [--help | --version] COMMAND [ARGS]\n\n"
                "Multiple object tracking and segmentation (PCAN) over whole video datasets.\n\n"
                "Commands:\n");
-    for (const cmd_entry *e = cmd_table; e->name; e++) fprintf(f, "  %-10s %s\n", e->name, e->summary);
+    for (const cmd_entry *e = cmd_table; e->name; e++)
+        if (e->summary) fprintf(f, "  %-10s %s\n", e->name, e->summary);
     fprintf(f, "\n`pcan COMMAND --help` describes a command.\n"
                "Exit codes: 0 ok, 1 runtime failure, 2 usage/config/input error,\n"
                "            3 finished with failed videos, 4 interrupted (resumable).\n");

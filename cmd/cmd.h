@@ -21,7 +21,7 @@ typedef int (*cmd_main_fn)(int argc, char **argv);
 
 typedef struct cmd_entry {
     const char *name;
-    const char *summary;
+    const char *summary; // NULL: internal, not listed
     const char *usage; // full help text for `pcan NAME --help`
     cmd_main_fn main;
 } cmd_entry;
@@ -59,5 +59,6 @@ int cmd_export_main(int argc, char **argv);
 int cmd_sweep_main(int argc, char **argv);
 // `pcan sweep report` (cmd/sweep_report.c); argv[0] is "report".
 int cmd_sweep_report_main(int argc, char **argv);
+int cmd_spool_synth_main(int argc, char **argv);
 
 #endif

@@ -84,40 +84,48 @@ static void remove_spool(const char *dir) {
         fprintf(stderr, "pcan infer: could not remove %s: %s\n", dir, strerror(errno));
 }
 
+typedef struct infer_video {
+    const infer_opts *o;
+    shard_spool_entry *entry;
+    int64_t frames, total;
+    double t0, last;
+} infer_video;
+
+static void infer_on_open(void *ctx, const shard_video_info *info) {
+    infer_video *iv = ctx;
+    iv->entry->meta.width = info->width;
+    iv->entry->meta.height = info->height;
+    iv->entry->meta.fps = info->fps;
+    iv->total = info->frames;
+    iv->t0 = rt_now();
+}
+
+static rt_status infer_on_frame(void *ctx, int64_t frame, const rt_frame_results *res) {
+    infer_video *iv = ctx;
+    rt_status st = shard_spool_entry_add(iv->entry, (int)frame, res->items, res->count);
+    if (st != RT_OK) return st;
+    iv->frames = frame + 1;
+    progress(iv->o, iv->frames, iv->total, iv->t0, &iv->last, false);
+    return RT_OK;
+}
+
 // Processes the video into `entry`. RT_OK, or the decode/engine error (entry marked failed).
 static rt_status process(const infer_opts *o, rt_model *model, shard_spool_entry *entry,
                          int64_t *frames) {
-    shard_video *dec = NULL;
+    infer_video iv = {.o = o, .entry = entry};
+    cmd_video_run_params p = {.model = model,
+                              .stream = rt_stream_default_params(),
+                              .on_open = infer_on_open,
+                              .on_frame = infer_on_frame,
+                              .ctx = &iv};
     rt_stream *s = NULL;
-    shard_video_params vp = shard_video_default_params();
-    rt_status st = shard_video_open(o->input, &vp, &dec);
-    if (st != RT_OK) return st;
-    const shard_video_info *info = shard_video_info_get(dec);
-    entry->meta.width = info->width;
-    entry->meta.height = info->height;
-    entry->meta.fps = info->fps;
-    if ((st = rt_stream_init(model, NULL, &s)) != RT_OK) goto done;
-    double t0 = rt_now(), last = 0;
-    shard_frame f;
-    while ((st = shard_video_read(dec, &f)) == RT_OK) {
-        rt_image img = {f.width, f.height, f.width * 3, f.rgb};
-        const rt_frame_results *res;
-        if ((st = rt_stream_step(s, &img, &res)) != RT_OK) {
-            rt_error_wrap(st, "%s: frame %lld", o->input, (long long)f.index);
-            goto done;
-        }
-        if ((st = shard_spool_entry_add(entry, (int)f.index, res->items, res->count)) != RT_OK)
-            goto done;
-        *frames = f.index + 1;
-        progress(o, *frames, info->frames, t0, &last, false);
-    }
-    if (st == SHARD_VIDEO_END) st = RT_OK;
-    progress(o, *frames, *frames, t0, &last, true);
-    entry->meta.seconds = rt_now() - t0;
-done:
+    rt_status st = cmd_video_run(o->input, &p, &s);
     rt_stream_free(&s);
-    shard_video_close(&dec);
-    return st;
+    *frames = iv.frames;
+    if (st != RT_OK) return st;
+    progress(o, iv.frames, iv.frames, iv.t0, &iv.last, true);
+    entry->meta.seconds = rt_now() - iv.t0;
+    return RT_OK;
 }
 
 static int infer(const infer_opts *o) {

@@ -23,6 +23,7 @@
 #include "cmd/job.h"
 #include "shard/coord.h"
 #include "shard/plan.h"
+#include "shard/video.h"
 
 typedef struct cmd_run_hooks {
     // Rank 0 only: appends the job's videos to `plan` (any order). NULL: the dataset reader.
@@ -45,6 +46,24 @@ int cmd_run(int argc, char **argv, const cmd_run_hooks *hooks);
 // The canonical text of the job's model.* keys and dataset.format that the resume hash covers
 // (see shard/plan.h), into buf (truncated to cap).
 void cmd_run_config_text(const cmd_job *job, char *buf, size_t cap);
+
+// One video through the engine, shared by `pcan run` (the hooks below) and `pcan infer`.
+typedef struct cmd_video_run_params {
+    rt_model *model;
+    rt_stream_params stream; // how the video's stream is made (from rt_stream_default_params())
+    // Once, after the video is opened and before the stream is made (may be NULL).
+    void (*on_open)(void *ctx, const shard_video_info *info);
+    // Every frame in order with its results (borrowed for the call); an error stops the video.
+    rt_status (*on_frame)(void *ctx, int64_t frame, const rt_frame_results *res);
+    void *ctx;
+} cmd_video_run_params;
+
+// Decodes `source` (shard/video) and steps a new stream over every frame. *stream receives the
+// stream once it is made, also after a later failure, for the caller to free or keep (RANK
+// mode); it stays NULL when the video cannot be opened or the stream not made. Errors: the
+// decoder's, the engine's wrapped as "<source>: frame N: ...", on_frame's. Not collective.
+rt_status cmd_video_run(const char *source, const cmd_video_run_params *params,
+                        rt_stream **stream);
 
 // Fills the engine's hooks (cmd/run_engine.c; ctx is allocated here and freed by teardown).
 // false when out of memory.

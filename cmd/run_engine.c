@@ -51,41 +51,58 @@ static void engine_teardown(void *ctx) {
     rt_free(e);
 }
 
-static rt_status engine_process(void *ctx, const shard_plan_video *v, shard_sink *sink) {
-    engine *e = ctx;
+rt_status cmd_video_run(const char *source, const cmd_video_run_params *p, rt_stream **stream) {
+    *stream = NULL;
     shard_video *dec = NULL;
-    rt_stream *s = NULL;
     shard_video_params vp = shard_video_default_params();
-    rt_status st = shard_video_open(v->source, &vp, &dec);
+    rt_status st = shard_video_open(source, &vp, &dec);
     if (st != RT_OK) return st;
-    const shard_video_info *info = shard_video_info_get(dec);
-    shard_sink_set_info(sink, info->width, info->height, info->fps);
-    rt_stream_params sp = rt_stream_default_params();
-    sp.prototype_memory = e->memory;
-    sp.refine_head = e->refine_head;
-    sp.previous = e->memory == RT_PROTOTYPE_MEMORY_RANK ? e->previous : NULL;
-    if ((st = rt_stream_init(e->model, &sp, &s)) != RT_OK) goto done;
-    if (e->memory == RT_PROTOTYPE_MEMORY_RANK) rt_stream_free(&e->previous);
+    if (p->on_open) p->on_open(p->ctx, shard_video_info_get(dec));
+    if ((st = rt_stream_init(p->model, &p->stream, stream)) != RT_OK) goto done;
     shard_frame f;
     while ((st = shard_video_read(dec, &f)) == RT_OK) {
         rt_image img = {f.width, f.height, f.width * 3, f.rgb};
         const rt_frame_results *res = NULL;
-        if ((st = rt_stream_step(s, &img, &res)) != RT_OK) {
-            rt_error_wrap(st, "%s: frame %lld", v->source, (long long)f.index);
+        if ((st = rt_stream_step(*stream, &img, &res)) != RT_OK) {
+            rt_error_wrap(st, "%s: frame %lld", source, (long long)f.index);
             goto done;
         }
-        if ((st = shard_sink_frame(sink, (int)f.index, res->items, res->count)) != RT_OK)
-            goto done;
+        if ((st = p->on_frame(p->ctx, f.index, res)) != RT_OK) goto done;
     }
     if (st == SHARD_VIDEO_END) st = RT_OK;
 done:
-    // RANK mode keeps the stream for the next video, also after a failure (the drift follows
-    // what the rank ran); VIDEO mode frees it.
-    if (e->memory == RT_PROTOTYPE_MEMORY_RANK && s)
-        e->previous = s;
-    else
-        rt_stream_free(&s);
     shard_video_close(&dec);
+    return st;
+}
+
+static void engine_on_open(void *ctx, const shard_video_info *info) {
+    shard_sink_set_info(ctx, info->width, info->height, info->fps);
+}
+
+static rt_status engine_on_frame(void *ctx, int64_t frame, const rt_frame_results *res) {
+    return shard_sink_frame(ctx, (int)frame, res->items, res->count);
+}
+
+static rt_status engine_process(void *ctx, const shard_plan_video *v, shard_sink *sink) {
+    engine *e = ctx;
+    cmd_video_run_params p = {.model = e->model,
+                              .stream = rt_stream_default_params(),
+                              .on_open = engine_on_open,
+                              .on_frame = engine_on_frame,
+                              .ctx = sink};
+    p.stream.prototype_memory = e->memory;
+    p.stream.refine_head = e->refine_head;
+    p.stream.previous = e->memory == RT_PROTOTYPE_MEMORY_RANK ? e->previous : NULL;
+    rt_stream *s = NULL;
+    rt_status st = cmd_video_run(v->source, &p, &s);
+    // RANK mode keeps the stream for the next video, also after a failure (the drift follows
+    // what the rank ran); VIDEO mode frees it. Without a new stream the previous one stays.
+    if (e->memory == RT_PROTOTYPE_MEMORY_RANK && s) {
+        rt_stream_free(&e->previous);
+        e->previous = s;
+    } else {
+        rt_stream_free(&s);
+    }
     return st;
 }
 

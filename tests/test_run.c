@@ -687,40 +687,14 @@ static void test_engine_end_to_end(void) {
 }
 
 static void test_merge_10k(void) {
-    // Tiny synthetic spool entries (2,000 here; PCAN_TEST_MERGE_VIDEOS=10000 for the measurement
-    // in the report); `pcan merge` timed on 1 and 2 ranks (reported, not asserted).
+    // Tiny synthetic spool entries (`pcan _spool-synth`; 2,000 here, PCAN_TEST_MERGE_VIDEOS=10000
+    // or `make bench-scaling` for the measurement); `pcan merge` timed on 1 and 2 ranks
+    // (reported, not asserted).
     const char *job_path = make_job("big", NULL);
-    cmd_job job;
-    CHECK_EQ_INT(cmd_job_load(job_path, &job), RT_OK);
-    char config[4096], sha[RT_SHA256_HEX_LEN + 1], spool[4400];
-    cmd_run_config_text(&job, config, sizeof config);
-    CHECK_EQ_INT(rt_sha256_file_hex(g_weights, sha), RT_OK);
-    snprintf(spool, sizeof spool, "%s", job.output.spool);
-    CHECK_EQ_INT(shard_spool_mkdir(spool), RT_OK);
-    shard_spool_entry e;
-    shard_spool_entry_init(&e);
-    shard_spool_params sp = shard_spool_default_params();
-    sp.durable = false;
     int n = getenv("PCAN_TEST_MERGE_VIDEOS") ? atoi(getenv("PCAN_TEST_MERGE_VIDEOS")) : 2000;
-    for (int i = 0; i < n; i++) {
-        char id[32];
-        snprintf(id, sizeof id, "s%05d", i);
-        uint8_t h[32];
-        shard_resume_hash(sha, config, id, h);
-        shard_spool_entry_begin(&e, id, "synthetic", h);
-        e.meta.width = W, e.meta.height = H, e.meta.fps = 10;
-        for (int f = 0; f < 3; f++) {
-            rt_result r[4];
-            uint32_t counts[4][3];
-            int k = gen_rows(id, f, r, counts);
-            shard_spool_entry_add(&e, f, r, k);
-        }
-        if (shard_spool_commit(spool, &e, &sp) != RT_OK) {
-            CHECK_MSG(0, "%s", rt_error());
-            break;
-        }
-    }
-    shard_spool_entry_free(&e);
+    char gen[4600], gen_out[4096];
+    snprintf(gen, sizeof gen, "_spool-synth '%s' --videos %d", job_path, n);
+    CHECK_MSG(run_pcan(0, gen, gen_out, sizeof gen_out) == 0, "%s", gen_out);
     char out[65536], args[4400], path[4400], first[4400];
     snprintf(args, sizeof args, "merge '%s'", job_path);
     archive_path("big", path, sizeof path);
@@ -735,7 +709,13 @@ static void test_merge_10k(void) {
         if (np == 1) rename(path, first);
     }
     CHECK(same_archives(first, path));
-    cmd_job_free(&job);
+    merge_archive *a = NULL;
+    CHECK_EQ_INT(merge_archive_open(path, &a), RT_OK);
+    if (a) {
+        CHECK_EQ_INT(merge_archive_num_videos(a), n);
+        CHECK_EQ_STR(merge_archive_video_at(a, 0)->id, "s00000");
+        merge_archive_close(&a);
+    }
 }
 
 // Every test, so that the group not run by this program does not count as unused.
