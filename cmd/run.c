@@ -464,7 +464,7 @@ static int run_collective(const run_opts *o, const cmd_run_hooks *hooks, MPI_Com
         } else {
             rc = ms.failed ? CMD_EXIT_PARTIAL : CMD_EXIT_OK;
             if (rank == 0) {
-                fprintf(stderr, "%s: %s: %ld videos (%ld failed), %llu rows, %.2f s on %d ranks\n",
+                fprintf(stderr, "%s: %s: %ld videos (%ld failed), %llu rows, %.3f s on %d ranks\n",
                         me, job.output.archive, ms.videos, ms.failed, ms.rows, ms.seconds, size);
                 rc = metrics_report(me, &job, &rm, rc);
             }

@@ -7,13 +7,13 @@
 #      on 1 and 2 ranks: the archive writer's time and the cost per video (linear growth shows as
 #      a flat per-video cost).
 # Frames/s are pcan run's own figure (frames / wall time of the scheduling phase: no model load,
-# no merge). Run from the repository root. Knobs: PCAN, MODEL, BENCH_VIDEOS (8), BENCH_FRAMES
-# (50), BENCH_SIZE (320x192), BENCH_MERGE ("2500 5000 10000"), BENCH_DIR (a temp folder, removed).
+# no merge). Run from the repository root. Knobs: PCAN, MODEL, BENCH_VIDEOS (12), BENCH_FRAMES
+# (150), BENCH_SIZE (320x192), BENCH_MERGE ("2500 5000 10000"), BENCH_DIR (a temp folder, removed).
 set -euo pipefail
 PCAN=${PCAN:-bin/pcan}
 MODEL=${MODEL:-models/pcan-synth-small.h5}
-VIDEOS=${BENCH_VIDEOS:-8}
-FRAMES=${BENCH_FRAMES:-50}
+VIDEOS=${BENCH_VIDEOS:-12}
+FRAMES=${BENCH_FRAMES:-150}
 SIZE=${BENCH_SIZE:-320x192}
 MERGE_SIZES=${BENCH_MERGE:-2500 5000 10000}
 [ -x "$PCAN" ] || { echo "bench-scaling: $PCAN is missing (make)" >&2; exit 2; }
