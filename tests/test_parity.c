@@ -133,9 +133,11 @@ static void cmp_floats(ctx *c, const char *name, const float *want, const float 
               c->where, name, worst, tol, at, want[at], got[at]);
 }
 
-// The label channel of mask_pred [n,nc,28,28] for the first rows detections.
+// The label channel of mask_pred [n,nc,28,28] for the first rows detections. With one detection
+// the probe drops the batch dimension ([nc,28,28]), as every probed map of batch 1.
 static void label_channel(const probe *pred, const probe *labels, int rows, float *out) {
-    int nc = pred->dims[1], hw = pred->dims[2] * pred->dims[3];
+    const int *d = pred->ndim == 3 ? pred->dims - 1 : pred->dims;
+    int nc = d[1], hw = d[2] * d[3];
     const float *p = pred->data;
     const int *l = labels->data;
     for (int r = 0; r < rows; r++)
@@ -248,7 +250,8 @@ static void compare_one(ctx *c, hid_t g, const char *name) {
         }
     } else if (!strcmp(name, "mask_logits")) {
         const probe *pred = find(ps, "mask_pred"), *lab = find(ps, "det_labels");
-        if (pred && lab && (size_t)pred->dims[0] >= rows) {
+        size_t n_pred = pred ? (pred->ndim == 3 ? 1 : (size_t)pred->dims[0]) : 0;
+        if (pred && lab && n_pred >= rows) {
             float *got = malloc(n * 4);
             label_channel(pred, lab, (int)rows, got);
             cmp_floats(c, name, want, got, n, tol);
