@@ -201,6 +201,7 @@ typedef struct run_metrics {
     shard_dataset *ds; // every rank; NULL: no metrics this run
     merge_protocol protocol;
     bool verbose;
+    const cmd_strlist *classes; // metrics.classes (borrowed from the job); empty = all
     merge_eval_summary *sum; // every rank, after the archive's finish step
     double seconds;
     bool failed; // evaluation failed on some rank (message in error)
@@ -235,9 +236,7 @@ static rt_status metrics_prepare(const char *me, const cmd_job *job, bool verbos
                             "yet; no /metrics\n", me);
         return RT_OK;
     }
-    if (rank == 0 && job->metrics.classes.count)
-        fprintf(stderr, "%s: warning: metrics.classes is not applied yet; every class of the "
-                        "dataset is evaluated\n", me);
+    rm->classes = &job->metrics.classes;
     rm->protocol = job->metrics.protocol == CMD_METRICS_BDD100K ? MERGE_PROTOCOL_BDD100K
                                                                 : MERGE_PROTOCOL_TRACKEVAL;
     shard_dataset_params p;
@@ -272,6 +271,8 @@ static rt_status metrics_finish(void *ctx, const char *tmp_path, MPI_Comm comm) 
     MPI_Comm_rank(comm, &rank);
     merge_eval_params ep = merge_eval_default_params(rm->protocol);
     ep.log = rm->verbose ? stderr : NULL;
+    ep.classes = (const char *const *)rm->classes->items;
+    ep.n_classes = (size_t)rm->classes->count;
     double t0 = rt_now();
     rt_status st = merge_evaluate_collective(rm->ds, tmp_path, &ep, comm, &rm->sum);
     rm->seconds = rt_now() - t0;

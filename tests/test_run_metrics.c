@@ -195,6 +195,26 @@ static void test_bdd100k(void) {
     merge_archive_metrics_free(&m);
 }
 
+// metrics.classes keeps only the named classes, in the run as in `pcan eval --job`.
+static void test_metric_classes(void) {
+    job("cls", NULL, "run: {threads_per_rank: 1}\nmetrics: {classes: [car, bicycle]}");
+    int rc = run(1, "run", "cls");
+    CHECK_MSG(rc == 0, "rc %d: %s", rc, g_out);
+    CHECK(!strstr(g_out, "pedestrian"));
+    CHECK_MSG(sh("'%s' eval --job cls.yaml --json cls.json && cmp cls.json out/cls.report.json",
+                 test_pcan()) == 0,
+              "%s", g_out);
+    merge_archive_metrics *m = read_metrics("cls");
+    CHECK(m != NULL);
+    if (m) {
+        CHECK_EQ_INT(m->n_rows, 4); // car, bicycle, class mean, det average
+        CHECK_EQ_STR(m->row_names[0], "car");
+        CHECK_EQ_STR(m->row_names[1], "bicycle");
+        CHECK_EQ_STR(m->row_names[2], "cls_comb_cls_av");
+    }
+    merge_archive_metrics_free(&m);
+}
+
 static void test_no_metrics(void) {
     // A dataset without ground truth (the same videos as a `videos` dataset): no /metrics, no
     // report, no warning. Metrics disabled: none either.
@@ -251,6 +271,7 @@ int main(void) {
     TEST_RUN(test_ranks_and_threads);
     TEST_RUN(test_resume_and_merge);
     TEST_RUN(test_bdd100k);
+    TEST_RUN(test_metric_classes);
     TEST_RUN(test_no_metrics);
     TEST_RUN(test_bad_ground_truth);
     return test_finish();
