@@ -2,6 +2,7 @@
 
     /usr/bin/python3 tools/train/train.py --data DIR[,DIR...] --work WORKDIR [--iters N]
         [--minutes 45] [--seed 0] [--config tools/train/synth-small.yaml]
+    stage 2: ... --init STAGE1/ckpt.pt --only-refine --bn-freeze-iter 0 (the refine head alone)
 
 Every iteration takes `--pairs` key/reference frame pairs (same video, |dt| <= 3, both flipped or
 not), runs both frames through the backbone/FPN, the frame-level PCAM (the reference frame's
@@ -373,6 +374,9 @@ def main():
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--ckpt-minutes', type=float, default=4.0)
     ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--init', help='stage 2: start from this checkpoint\'s model with BN frozen')
+    ap.add_argument('--only-refine', action='store_true',
+                    help='train the refine head alone (everything else frozen, refine loss only)')
     ap.add_argument('--bn-freeze-iter', type=int, default=150,
                     help='recalibrate BN statistics here, then keep BN in eval mode')
     a = ap.parse_args()
@@ -383,10 +387,22 @@ def main():
               for d in a.data.split(',')]
     vids = [(s, i) for s in splits for i in range(len(s['starts']) - 1)]
     model = init_model(cfg, a.seed)
+    bn_frozen = False
+    if a.init:
+        model.load_state_dict(torch.load(a.init)['model'])
+        bn_frozen = True  # the first stage's recalibrated statistics stay
+    params = list(model.parameters())
+    if a.only_refine:
+        # The official recipe trains the instance-level PCAM on top of a converged model.
+        for q in model.parameters():
+            q.requires_grad_(False)
+        params = list(model.roi_head.refine_head.parameters())
+        for q in params:
+            q.requires_grad_(True)
     model.train()
-    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=1e-4)
+    opt = torch.optim.AdamW(params, lr=a.lr, weight_decay=1e-4)
     ck = os.path.join(a.work, 'ckpt.pt')
-    it, spent, bn_frozen = 0, 0.0, False
+    it, spent = 0, 0.0
     gen = torch.Generator().manual_seed(a.seed)
     rng = np.random.RandomState(a.seed)
     if os.path.exists(ck):
@@ -473,6 +489,11 @@ def main():
         rl = tr.refine_loss(info, gen)
         if rl is not None:
             losses['refine'] = rl
+        if a.only_refine:
+            losses = {'refine': rl} if rl is not None else {}
+            if not losses:
+                it += 1
+                continue
         total = sum(losses.values())
         opt.zero_grad()
         total.backward()
