@@ -65,6 +65,15 @@ typedef struct cmd_video_run_params {
 rt_status cmd_video_run(const char *source, const cmd_video_run_params *params,
                         rt_stream **stream);
 
+// Synthetic rows for merge benchmarks and tests (`pcan _spool-synth`, tests/test_run.c): the
+// rows of video `id`, frame f, a deterministic function of both, in descending track id, with
+// 3-count masks of CMD_SYNTH_ROWS_W x CMD_SYNTH_ROWS_H pixels whose counts live in `counts`.
+// Returns their number (0..3).
+#define CMD_SYNTH_ROWS_W 32
+#define CMD_SYNTH_ROWS_H 24
+uint32_t cmd_synth_seed(const char *id);
+int cmd_synth_rows(const char *id, int f, rt_result out[3], uint32_t counts[3][3]);
+
 // Fills the engine's hooks (cmd/run_engine.c; ctx is allocated here and freed by teardown).
 // false when out of memory.
 bool cmd_run_engine_hooks(cmd_run_hooks *out);

@@ -15,18 +15,15 @@
 #include "shard/plan.h"
 #include "shard/spool.h"
 
-#define SW 32
-#define SH 24
-
-static uint32_t seed_of(const char *id) {
+uint32_t cmd_synth_seed(const char *id) {
     uint32_t h = 2166136261u; // FNV-1a
     for (const char *p = id; *p; p++) h = (h ^ (uint8_t)*p) * 16777619u;
     return h;
 }
 
-// Rows of (id, frame) in descending track id; returns their number (at most 3).
-static int synth_rows(const char *id, int f, rt_result *out, uint32_t counts[][3]) {
-    uint32_t s = seed_of(id) % 1000;
+int cmd_synth_rows(const char *id, int f, rt_result out[3], uint32_t counts[3][3]) {
+    const uint32_t npix = CMD_SYNTH_ROWS_W * CMD_SYNTH_ROWS_H;
+    uint32_t s = cmd_synth_seed(id) % 1000;
     int n = (int)((s + (uint32_t)f) % 4);
     for (int k = 0; k < n; k++) {
         int t = n - k;
@@ -38,8 +35,9 @@ static int synth_rows(const char *id, int f, rt_result *out, uint32_t counts[][3
         r->box[0] = (float)t, r->box[1] = (float)f, r->box[2] = (float)t + 10.5f;
         r->box[3] = (float)f + 3.25f;
         uint32_t a = (s + (uint32_t)f + (uint32_t)t) % 100, b = 1 + ((uint32_t)t * 7) % 50;
-        counts[k][0] = a, counts[k][1] = b, counts[k][2] = SW * SH - a - b;
-        r->mask.h = SH, r->mask.w = SW, r->mask.n = 3, r->mask.counts = counts[k];
+        counts[k][0] = a, counts[k][1] = b, counts[k][2] = npix - a - b;
+        r->mask.h = CMD_SYNTH_ROWS_H, r->mask.w = CMD_SYNTH_ROWS_W, r->mask.n = 3;
+        r->mask.counts = counts[k];
     }
     return n;
 }
@@ -94,11 +92,11 @@ int cmd_spool_synth_main(int argc, char **argv) {
         uint8_t h[SHARD_SPOOL_HASH_LEN];
         shard_resume_hash(sha, config, id, h);
         if ((st = shard_spool_entry_begin(&e, id, "synthetic", h)) != RT_OK) goto done;
-        e.meta.width = SW, e.meta.height = SH, e.meta.fps = 10;
+        e.meta.width = CMD_SYNTH_ROWS_W, e.meta.height = CMD_SYNTH_ROWS_H, e.meta.fps = 10;
         for (int f = 0; f < (int)frames; f++) {
             rt_result r[4];
             uint32_t counts[4][3];
-            int k = synth_rows(id, f, r, counts);
+            int k = cmd_synth_rows(id, f, r, counts);
             if ((st = shard_spool_entry_add(&e, f, r, k)) != RT_OK) goto done;
         }
         if ((st = shard_spool_commit(job.output.spool, &e, &sp)) != RT_OK) goto done;

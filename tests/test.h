@@ -35,6 +35,9 @@ const char *test_pcan(void);
 // Runs a shell command, captures stdout+stderr (up to cap-1 bytes) and returns the exit code
 // (or 128+signal).
 int test_run_cmd(const char *cmd, char *out, size_t cap);
+// The same for a printf-formatted command run in folder dir (`cd 'dir' && ...`).
+int test_run_in(const char *dir, char *out, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 // Writes `n` bytes to path (creating parent directories as needed); aborts the test on failure.
 void test_write_file(const char *path, const void *data, size_t n);
 void test_write_text(const char *path, const char *text);

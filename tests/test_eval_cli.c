@@ -4,7 +4,6 @@
 // <class>_summary.txt exactly as TrackEval prints them), the YouTube-VIS tiny example through
 // --protocol youtube-vis, and --job.
 #include <jansson.h>
-#include <stdarg.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -42,16 +41,7 @@ static const char *CLASSES[] = {"car", "pedestrian"};
 static char dir[4096];
 static char out[1 << 17];
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...) {
-    char body[8192], cmd[12400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(body, sizeof body, fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "cd '%s' && %s", dir, body);
-    return test_run_cmd(cmd, out, sizeof out);
-}
+#define sh(...) test_run_in(dir, out, sizeof out, __VA_ARGS__)
 
 static void path(char *buf, size_t cap, const char *rel) { snprintf(buf, cap, "%s/%s", dir, rel); }
 

@@ -27,9 +27,7 @@
 static char g_dir[4096];
 
 static int sh(const char *cmd, char *out, size_t cap) {
-    char full[32768];
-    snprintf(full, sizeof full, "cd '%s' && %s", g_dir, cmd);
-    return test_run_cmd(full, out, cap);
+    return test_run_in(g_dir, out, cap, "%s", cmd);
 }
 
 static shard_dataset *open_ds(shard_dataset_format fmt, const char *rel) {

@@ -27,41 +27,15 @@
 #define TEST_RUN_GROUP 1
 #endif
 
-#define W 32
-#define H 24
+#define W CMD_SYNTH_ROWS_W
+#define H CMD_SYNTH_ROWS_H
 
 static char g_self[4096];
 
 // ---------------------------------------------------------------------------------------------
 // Test scaffolding: the video list and the processor.
 
-static uint32_t seed_of(const char *id) {
-    uint32_t h = 2166136261u;
-    for (const char *p = id; *p; p++) h = (h ^ (uint8_t)*p) * 16777619u;
-    return h;
-}
-
-static int frames_of(const char *id) { return 2 + (int)(seed_of(id) % 13); }
-
-// Rows of (id, frame), in the order the processor emits them (descending track id).
-static int gen_rows(const char *id, int f, rt_result *out, uint32_t counts[][3]) {
-    uint32_t s = seed_of(id) % 1000;
-    int n = (int)((s + (uint32_t)f) % 4);
-    for (int k = 0; k < n; k++) {
-        int t = n - k;
-        rt_result *r = &out[k];
-        memset(r, 0, sizeof *r);
-        r->track_id = t;
-        r->label = (int16_t)((s + (uint32_t)t) % 3);
-        r->score = (float)((s * 31 + (uint32_t)f * 7 + (uint32_t)t * 13) % 1000) / 1000.0f;
-        r->box[0] = (float)t, r->box[1] = (float)f, r->box[2] = (float)t + 10.5f;
-        r->box[3] = (float)f + 3.25f;
-        uint32_t a = (s + (uint32_t)f + (uint32_t)t) % 100, b = 1 + ((uint32_t)t * 7) % 50;
-        counts[k][0] = a, counts[k][1] = b, counts[k][2] = W * H - a - b;
-        r->mask.h = H, r->mask.w = W, r->mask.n = 3, r->mask.counts = counts[k];
-    }
-    return n;
-}
+static int frames_of(const char *id) { return 2 + (int)(cmd_synth_seed(id) % 13); }
 
 static rt_status test_list(void *ctx, const cmd_job *job, shard_plan *plan) {
     (void)ctx, (void)job;
@@ -116,7 +90,7 @@ static rt_status test_process(void *ctx, const shard_plan_video *v, shard_sink *
             raise(SIGTERM);
         rt_result r[4];
         uint32_t counts[4][3];
-        int n = gen_rows(v->id, f, r, counts);
+        int n = cmd_synth_rows(v->id, f, r, counts);
         rt_status st = shard_sink_frame(sink, f, r, n);
         if (st != RT_OK) return st;
     }
@@ -281,7 +255,7 @@ static void check_against_generator(const char *path, int n_videos) {
         for (int f = 0; f < frames_of(id); f++) {
             rt_result g[4];
             uint32_t counts[4][3];
-            int n = gen_rows(id, f, g, counts);
+            int n = cmd_synth_rows(id, f, g, counts);
             for (int j = n - 1; j >= 0 && k < r.n; j--, k++) { // ascending track id
                 CHECK_EQ_INT(r.frame[k], f);
                 CHECK_EQ_INT(r.track_id[k], g[j].track_id);

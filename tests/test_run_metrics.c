@@ -5,7 +5,6 @@
 // dataset without ground truth and disabled metrics give neither /metrics nor report.json; a
 // ground-truth file that cannot be read leaves the archive without /metrics and exits 1.
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,16 +16,7 @@ static char g_dir[1024], g_weights[2048];
 static char g_out[65536];
 
 // Runs `cd g_dir && <cmd>`; the output is in g_out.
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...) {
-    char body[4000], cmd[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(body, sizeof body, fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "cd '%s' && %s", g_dir, body);
-    return test_run_cmd(cmd, g_out, sizeof g_out);
-}
+#define sh(...) test_run_in(g_dir, g_out, sizeof g_out, __VA_ARGS__)
 
 // Writes <name>.yaml: dataset `data` (synth) unless `dataset` is given, archive out/<name>.h5.
 static void job(const char *name, const char *dataset, const char *extra) {

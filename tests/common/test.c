@@ -53,8 +53,18 @@ const char *test_pcan(void) {
     return path;
 }
 
+int test_run_in(const char *dir, char *out, size_t cap, const char *fmt, ...) {
+    char body[24576], cmd[32768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(body, sizeof body, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "cd '%s' && %s", dir, body);
+    return test_run_cmd(cmd, out, cap);
+}
+
 int test_run_cmd(const char *cmd, char *out, size_t cap) {
-    char full[8192];
+    char full[32800];
     snprintf(full, sizeof full, "(%s) 2>&1", cmd);
     FILE *f = popen(full, "r");
     if (!f) return -1;
