@@ -250,13 +250,18 @@ static herr_t attr_str(hid_t obj, const char *name, const char *value) {
     return e;
 }
 
-static herr_t attr_int(hid_t obj, const char *name, int v) {
+static herr_t attr_scalar(hid_t obj, const char *name, hid_t file_type, hid_t mem_type,
+                          const void *v) {
     hid_t s = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(obj, name, H5T_STD_I32LE, s, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t e = a < 0 ? -1 : H5Awrite(a, H5T_NATIVE_INT, &v);
+    hid_t a = H5Acreate2(obj, name, file_type, s, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t e = a < 0 ? -1 : H5Awrite(a, mem_type, v);
     if (a >= 0) H5Aclose(a);
     H5Sclose(s);
     return e;
+}
+
+static herr_t attr_int(hid_t obj, const char *name, int v) {
+    return attr_scalar(obj, name, H5T_STD_I32LE, H5T_NATIVE_INT, &v);
 }
 
 static herr_t attr_strings(hid_t obj, const char *name, const char *const *v, size_t n) {
@@ -689,12 +694,7 @@ close:
 // /metrics
 
 static herr_t attr_i64(hid_t obj, const char *name, int64_t v) {
-    hid_t s = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(obj, name, H5T_STD_I64LE, s, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t e = a < 0 ? -1 : H5Awrite(a, H5T_NATIVE_INT64, &v);
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(s);
-    return e;
+    return attr_scalar(obj, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &v);
 }
 
 // The /metrics/classes record: name, then 8 bytes per column (packed; file = memory layout on

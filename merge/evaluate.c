@@ -98,6 +98,19 @@ static rt_status grow(void **p, size_t *cap, size_t need, size_t elem) {
     return RT_OK;
 }
 
+// Archive row k's mask as an RLE view of the row's counts, sized as the video's GT; errors name
+// the video, frame and the frame's result index i.
+static rt_status row_mask(const merge_archive_rows *rows, uint64_t k, const shard_gt *gt,
+                          const char *vid, int64_t f, size_t i, rt_rle *out) {
+    const uint32_t *c = rows->rle + rows->rle_start[k];
+    size_t nc = (size_t)(rows->rle_start[k + 1] - rows->rle_start[k]);
+    rt_status st = rt_rle_set_counts(out, (uint32_t)gt->height, (uint32_t)gt->width, c, nc);
+    if (st != RT_OK)
+        return rt_error_set(st, "video %s frame %lld result %zu: %s", vid, (long long)f, i,
+                            rt_error());
+    return RT_OK;
+}
+
 static rt_status eval_video(merge_video *mv, eval_buf *b, const shard_gt *gt,
                             const merge_archive_rows *rows, const int32_t *label_cls, size_t n_labels,
                             bool crowd_ignores, const char *vid, uint64_t *n_masks) {
@@ -127,12 +140,7 @@ static rt_status eval_video(merge_video *mv, eval_buf *b, const shard_gt *gt,
         }
         for (size_t i = 0; i < nres; i++) {
             uint64_t k = first + i;
-            const uint32_t *c = rows->rle + rows->rle_start[k];
-            size_t nc = (size_t)(rows->rle_start[k + 1] - rows->rle_start[k]);
-            if ((st = rt_rle_set_counts(&b->rle[i], (uint32_t)gt->height, (uint32_t)gt->width, c,
-                                        nc)) != RT_OK)
-                return rt_error_set(st, "video %s frame %lld result %zu: %s", vid, (long long)f, i,
-                                    rt_error());
+            if ((st = row_mask(rows, k, gt, vid, f, i, &b->rle[i])) != RT_OK) return st;
             int16_t l = rows->label[k];
             b->res[i] = (merge_object){.id = rows->track_id[k],
                                        .cls = l >= 0 && (size_t)l < n_labels ? label_cls[l] : 0,
@@ -379,12 +387,7 @@ static rt_status eval_vis_video(merge_vis *e, vis_buf *b, const merge_metrics_pa
         size_t k = (size_t)(r - first);
         for (size_t i = 0; i < k; i++) {
             uint64_t row = first + i;
-            const uint32_t *c = rows->rle + rows->rle_start[row];
-            size_t nc = (size_t)(rows->rle_start[row + 1] - rows->rle_start[row]);
-            if ((st = rt_rle_set_counts(&b->in[row], (uint32_t)gt->height, (uint32_t)gt->width, c,
-                                        nc)) != RT_OK)
-                return rt_error_set(st, "video %s frame %lld result %zu: %s", vid, (long long)f,
-                                    i, rt_error());
+            if ((st = row_mask(rows, row, gt, vid, f, i, &b->in[row])) != RT_OK) return st;
             b->ptr[i] = &b->in[row];
             b->score[i] = rows->score[row];
         }
