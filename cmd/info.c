@@ -121,7 +121,7 @@ static int info_weights(hid_t f, int list) {
 }
 
 // The class-mean row of /metrics: a few headline fields (TrackEval rates ×100 as TrackEval prints
-// them; bdd100k's are already ×100).
+// them; bdd100k's are already ×100; youtube-vis's fractions as YTVOSeval prints them).
 static void info_metrics(merge_archive *a) {
     merge_archive_metrics *m = NULL;
     if (merge_archive_read_metrics(a, &m) != RT_OK) {
@@ -129,21 +129,23 @@ static void info_metrics(merge_archive *a) {
         return;
     }
     if (!m) return;
-    bool te = !strcmp(m->protocol, "trackeval");
+    bool te = !strcmp(m->protocol, "trackeval"), vis = !strcmp(m->protocol, "youtube-vis");
     static const char *const te_show[][2] = {{"HOTA", "HOTA"},   {"DetA", "DetA"},
                                              {"AssA", "AssA"},   {"MOTA", "MOTSA"},
                                              {"sMOTA", "sMOTSA"}, {"IDF1", "IDF1"},
                                              {"IDSW", "IDSW"}};
     static const char *const bdd_show[][2] = {
         {"MOTA", "mMOTSA"}, {"MOTP", "mMOTSP"}, {"IDF1", "mIDF1"}, {"IDSw", "IDSw"}};
-    size_t n_show = te ? RT_COUNTOF(te_show) : RT_COUNTOF(bdd_show);
+    static const char *const vis_show[][2] = {
+        {"AP", "AP"}, {"AP50", "AP50"}, {"AP75", "AP75"}, {"AR1", "AR1"}, {"AR10", "AR10"}};
+    const char *const(*show)[2] = te ? te_show : vis ? vis_show : bdd_show;
+    size_t n_show = te ? RT_COUNTOF(te_show) : vis ? RT_COUNTOF(vis_show) : RT_COUNTOF(bdd_show);
     printf("metrics: %s, %lld videos (%lld without results), %s:", m->protocol,
            (long long)m->videos, (long long)m->missing, m->mean_row);
     for (size_t r = 0; r < m->n_rows; r++) {
         if (strcmp(m->row_names[r], m->mean_row)) continue;
         for (size_t k = 0; k < n_show; k++) {
-            const char *key = te ? te_show[k][0] : bdd_show[k][0];
-            const char *label = te ? te_show[k][1] : bdd_show[k][1];
+            const char *key = show[k][0], *label = show[k][1];
             for (size_t c = 0; c < m->n_cols; c++) {
                 if (strcmp(m->col_names[c], key)) continue;
                 double x = m->values[r * m->n_cols + c];

@@ -193,9 +193,10 @@ static rt_status load_job(const run_opts *o, cmd_job *job, identity *idn, MPI_Co
 // ---------------------------------------------------------------------------------------------
 // Metrics in the merge stage (DESIGN.md): when the job wants them and the dataset has ground
 // truth, every rank evaluates a share of the finished archive's videos before its rename
-// (merge_evaluate_collective), /metrics is added collectively, and rank 0 prints the table and
-// writes the report JSON beside the archive. A metrics failure never costs the archive: it is
-// written without /metrics and the exit code says the run failed.
+// (merge_evaluate_collective; youtube-vis: rank 0 evaluates them all), /metrics is added
+// collectively, and rank 0 prints the table and writes the report JSON beside the archive. A
+// metrics failure never costs the archive: it is written without /metrics and the exit code says
+// the run failed.
 
 typedef struct run_metrics {
     shard_dataset *ds; // every rank; NULL: no metrics this run
@@ -230,15 +231,10 @@ static rt_status metrics_prepare(const char *me, const cmd_job *job, bool verbos
     bool forced = job->metrics.enabled == CMD_TRUE;
     if (job->metrics.enabled == CMD_FALSE) return RT_OK;
     if (!forced && !job->dataset.gt && !format_has_gt(job->dataset.format)) return RT_OK;
-    if (job->metrics.protocol == CMD_METRICS_YOUTUBE_VIS) {
-        if (rank == 0)
-            fprintf(stderr, "%s: warning: metrics.protocol youtube-vis is not computed by the run "
-                            "yet; no /metrics\n", me);
-        return RT_OK;
-    }
     rm->classes = &job->metrics.classes;
-    rm->protocol = job->metrics.protocol == CMD_METRICS_BDD100K ? MERGE_PROTOCOL_BDD100K
-                                                                : MERGE_PROTOCOL_TRACKEVAL;
+    rm->protocol = job->metrics.protocol == CMD_METRICS_BDD100K       ? MERGE_PROTOCOL_BDD100K
+                   : job->metrics.protocol == CMD_METRICS_YOUTUBE_VIS ? MERGE_PROTOCOL_YOUTUBE_VIS
+                                                                      : MERGE_PROTOCOL_TRACKEVAL;
     shard_dataset_params p;
     rt_status st = job_dataset_params(job, &p);
     p.require_sources = false;

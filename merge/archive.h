@@ -91,15 +91,17 @@ rt_status merge_archive_write(const merge_archive_params *params, MPI_Comm comm,
 // merge stage of `pcan run` / `pcan merge` when the dataset has ground truth; see merge/report.h
 // for the rows and columns).
 //
-//   /metrics           group; attributes protocol ("trackeval" | "bdd100k"), mean_row (the
-//                      name of the class-mean row: "cls_comb_cls_av" or "AVERAGE"), videos
-//                      (evaluated), missing (of these, without results), no_gt (archive videos
-//                      without ground truth), masks (GT + result masks evaluated), all int64
+//   /metrics           group; attributes protocol ("trackeval" | "bdd100k" | "youtube-vis"),
+//                      mean_row (the name of the class-mean row: "cls_comb_cls_av", "AVERAGE"
+//                      or "all"), videos (evaluated), missing (of these, without results),
+//                      no_gt (archive videos without ground truth), masks (GT + result masks
+//                      evaluated), all int64
 //   /metrics/classes   compound [rows]: name (string), then one field per metric under the
 //                      reference tool's name (HOTA, DetA, ..., MOTA, ..., IDF1, ... for
-//                      trackeval; MOTA, MOTP, IDF1, FP, ... for bdd100k), float64 for rates,
-//                      int64 for counts. Rows: the classes (bdd100k: then the super-categories),
-//                      the mean row, (bdd100k: OVERALL). Fractions as TrackEval gives them
+//                      trackeval; MOTA, MOTP, IDF1, FP, ... for bdd100k; AP, AP50, ... ARl for
+//                      youtube-vis), float64 for rates, int64 for counts. Rows: the classes
+//                      (bdd100k: then the super-categories), the mean row, (bdd100k: OVERALL);
+//                      youtube-vis: the one row "all". Fractions as TrackEval gives them
 //                      (0.75); bdd100k's MOTA/MOTP/IDF1 ×100 as scalabel gives them.
 // The values are the exact doubles of `pcan eval` on the same archive and dataset.
 

@@ -541,13 +541,45 @@ static void unpack(const merge_metrics_params *mp, const uint8_t *in, merge_vide
         memcpy(r->te, in + 16, sizeof(merge_te_seq) * mp->n_classes);
 }
 
+// youtube-vis on a communicator: rank 0 runs the serial evaluation and broadcasts the summary
+// (plain data). YTVOSeval ranks the detections of a category over all videos, so the per-video
+// step is not a self-contained result to fold as the other protocols' are; one rank keeps it
+// simple and gives merge_evaluate's doubles by construction.
+static rt_status vis_collective(const shard_dataset *ds, const char *archive_path,
+                                const merge_eval_params *params, MPI_Comm comm,
+                                merge_eval_summary **out) {
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    merge_eval_summary *s = NULL;
+    rt_status st = RT_OK;
+    if (rank == 0) {
+        merge_archive *ar = NULL;
+        st = merge_archive_open(archive_path, &ar);
+        if (st == RT_OK) st = merge_evaluate(ds, ar, params, &s);
+        merge_archive_close(&ar);
+    } else if (!(s = rt_calloc(1, sizeof *s))) {
+        st = rt_error_set(RT_ERR_NOMEM, "out of memory");
+    }
+    if ((st = shard_mpi_agree(st, comm)) != RT_OK) goto fail;
+    if (MPI_Bcast(s, (int)sizeof *s, MPI_BYTE, 0, comm) != MPI_SUCCESS)
+        st = rt_error_set(RT_ERR_MPI, "metrics: MPI_Bcast failed");
+    if ((st = shard_mpi_agree(st, comm)) != RT_OK) goto fail;
+    *out = s;
+    s = NULL;
+fail:
+    merge_eval_summary_free(&s);
+    return st;
+}
+
 rt_status merge_evaluate_collective(const shard_dataset *ds, const char *archive_path,
                                     const merge_eval_params *params, MPI_Comm comm,
                                     merge_eval_summary **out) {
+    *out = NULL;
+    if (params->protocol == MERGE_PROTOCOL_YOUTUBE_VIS)
+        return vis_collective(ds, archive_path, params, comm, out);
     int rank, size;
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &size);
-    *out = NULL;
     merge_archive *ar = NULL;
     merge_evaluator *ev = NULL;
     merge_eval_summary *s = rt_calloc(1, sizeof *s);
@@ -557,8 +589,6 @@ rt_status merge_evaluate_collective(const shard_dataset *ds, const char *archive
     int *counts = rt_calloc((size_t)size, sizeof *counts), *displs = rt_calloc((size_t)size, sizeof *displs);
     rt_status st = RT_OK;
     if (!s || !res || !todo || !counts || !displs) st = rt_error_set(RT_ERR_NOMEM, "out of memory");
-    if (st == RT_OK && params->protocol == MERGE_PROTOCOL_YOUTUBE_VIS)
-        st = rt_error_set(RT_ERR_CONFIG, "youtube-vis metrics are computed by pcan eval only");
     if (st == RT_OK) summary_init(ds, params, s);
     if (st == RT_OK) st = merge_archive_open(archive_path, &ar);
     if (st == RT_OK) st = merge_evaluator_init(ds, ar, params, &ev);

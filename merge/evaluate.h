@@ -31,8 +31,8 @@
 //
 // The per-video step (GT + the archive's rows of one video → merge_video_result, with the class
 // mapping and the missing/failed handling above) is merge_evaluator_video; merge_evaluate runs
-// it serially and merge_evaluate_collective runs it on every rank of a communicator, so both give
-// the same doubles.
+// it serially and merge_evaluate_collective runs it on every rank of a communicator (trackeval,
+// bdd100k), so both give the same doubles.
 //
 // Not thread-safe per archive (the reader is serial). Errors: RT_ERR_CONFIG (no dataset class
 // matches the protocol's), RT_ERR_SHAPE (results and ground truth of different sizes), the GT
@@ -89,7 +89,9 @@ void merge_eval_summary_free(merge_eval_summary **s);
 // bytes (MPI_Gatherv) and rank 0 folds them in video-id order, so the doubles are those of
 // merge_evaluate on any number of ranks; memory is bounded by one round. Every rank returns the
 // same summary (broadcast from rank 0) and the same status (agreed). `ds` must be the same
-// dataset on every rank. youtube-vis is not supported here (RT_ERR_CONFIG): use merge_evaluate.
+// dataset on every rank. youtube-vis: rank 0 alone runs merge_evaluate on the archive (YTVOSeval
+// ranks a category's detections over all videos) and the summary is broadcast; the other ranks
+// wait idle in shard_mpi_agree (memory and time as merge_evaluate's, on rank 0).
 rt_status merge_evaluate_collective(const shard_dataset *ds, const char *archive_path,
                                     const merge_eval_params *params, MPI_Comm comm,
                                     merge_eval_summary **out);

@@ -3,13 +3,16 @@
 // bit-identical across them and equal (as doubles) to `pcan eval` of the archive; report.json
 // parses and matches; a resumed run and `pcan merge` rebuild the same /metrics; bdd100k; a
 // dataset without ground truth and disabled metrics give neither /metrics nor report.json; a
-// ground-truth file that cannot be read leaves the archive without /metrics and exits 1.
+// ground-truth file that cannot be read leaves the archive without /metrics and exits 1; the
+// youtube-vis protocol on a YouTube-VIS dataset, on 1 and 2 ranks, as `pcan eval` computes it.
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "merge/archive.h"
+#include "runtime/rle.h"
+#include "shard/datasets.h"
 #include "tests/test.h"
 
 static char g_dir[1024], g_weights[2048];
@@ -248,6 +251,191 @@ static void test_bad_ground_truth(void) {
     merge_archive_metrics_free(&m);
 }
 
+// ---- youtube-vis ------------------------------------------------------------------------------
+
+// A YouTube-VIS annotation file for the synth dataset at `root` (its ground truth as tracks: one
+// annotation per track id, one segmentation per frame or null; ignore regions left out), with
+// file_names "<video>/NNNNNN.jpg" as `pcan synth --jpeg` names the frames.
+static void write_ytvis(const char *root, const char *out) {
+    shard_dataset_params p = shard_dataset_default_params();
+    p.format = SHARD_FMT_SYNTH;
+    p.root = root;
+    p.require_sources = false;
+    shard_dataset *ds = NULL;
+    CHECK_MSG(shard_dataset_init(&p, &ds) == RT_OK, "%s", rt_error());
+    if (!ds) return;
+    json_t *root_j = json_object(), *videos = json_array(), *cats = json_array(),
+           *anns = json_array();
+    for (size_t k = 0; k < ds->n_classes; k++)
+        json_array_append_new(cats, json_pack("{s:I, s:s}", "id", (json_int_t)k + 1, "name",
+                                              ds->classes[k]));
+    for (size_t v = 0; v < ds->n_videos; v++) {
+        shard_gt *gt = NULL;
+        CHECK_MSG(shard_gt_load(ds, v, &gt) == RT_OK, "%s", rt_error());
+        if (!gt) break;
+        json_t *names = json_array();
+        char name[128];
+        for (int64_t f = 0; f < gt->n_frames; f++) {
+            snprintf(name, sizeof name, "%s/%06lld.jpg", ds->videos[v].id, (long long)f);
+            json_array_append_new(names, json_string(name));
+        }
+        json_array_append_new(videos, json_pack("{s:I, s:i, s:i, s:I, s:o}", "id",
+                                                (json_int_t)v + 1, "width", gt->width, "height",
+                                                gt->height, "length", (json_int_t)gt->n_frames,
+                                                "file_names", names));
+        for (size_t i = 0; i < gt->n_objects; i++) {
+            const shard_gt_object *o = &gt->objects[i];
+            bool first = true; // the first object of its track id
+            for (size_t j = 0; j < i; j++) first &= gt->objects[j].track_id != o->track_id;
+            if (o->ignore || o->class_index < 0 || !first) continue;
+            json_t *segs = json_array();
+            for (int64_t f = 0; f < gt->n_frames; f++) {
+                const shard_gt_frame *gf = &gt->frames[f];
+                const shard_gt_object *hit = NULL;
+                for (size_t j = 0; j < gf->n_objects; j++)
+                    if (gf->objects[j].track_id == o->track_id) hit = &gf->objects[j];
+                char counts[8192];
+                if (hit) CHECK(rt_rle_to_string(&hit->mask, counts, sizeof counts) < sizeof counts);
+                json_array_append_new(segs, hit ? json_pack("{s:[i,i], s:s}", "size", gt->height,
+                                                            gt->width, "counts", counts)
+                                                : json_null());
+            }
+            json_array_append_new(anns, json_pack("{s:I, s:I, s:I, s:i, s:o}", "id",
+                                                  (json_int_t)v * 100000 + o->track_id, "video_id",
+                                                  (json_int_t)v + 1, "category_id",
+                                                  (json_int_t)o->class_index + 1, "iscrowd", 0,
+                                                  "segmentations", segs));
+        }
+        shard_gt_free(&gt);
+    }
+    json_object_set_new(root_j, "videos", videos);
+    json_object_set_new(root_j, "categories", cats);
+    json_object_set_new(root_j, "annotations", anns);
+    CHECK_EQ_INT(json_dump_file(root_j, out, JSON_COMPACT), 0);
+    json_decref(root_j);
+    shard_dataset_free(&ds);
+}
+
+// Adds every other track of a `pcan export --format youtube-vis` results file to the annotations
+// of `gt` as GT tracks, so that the tiny model (which finds hardly any synth object) scores
+// some hits, some misses and some false positives.
+static void add_results_as_gt(const char *results, const char *gt) {
+    json_error_t err;
+    json_t *res = json_load_file(results, 0, &err), *g = json_load_file(gt, 0, &err);
+    CHECK_MSG(res && g, "%s", err.text);
+    json_t *anns = json_object_get(g, "annotations");
+    for (size_t i = 0; json_is_array(res) && json_is_array(anns) && i < json_array_size(res);
+         i += 2) {
+        json_t *r = json_array_get(res, i);
+        json_array_append_new(anns, json_pack("{s:I, s:O, s:O, s:i, s:O}", "id",
+                                              (json_int_t)900000 + (json_int_t)i, "video_id",
+                                              json_object_get(r, "video_id"), "category_id",
+                                              json_object_get(r, "category_id"), "iscrowd", 0,
+                                              "segmentations",
+                                              json_object_get(r, "segmentations")));
+    }
+    if (g) CHECK_EQ_INT(json_dump_file(g, gt, JSON_COMPACT), 0);
+    json_decref(res);
+    json_decref(g);
+}
+
+// YTVOSeval's summary lines (" Average ...") of a command's output, concatenated.
+static void summary_lines(const char *text, char *out, size_t cap) {
+    size_t n = 0;
+    out[0] = '\0';
+    for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        if (strncmp(l, " Average ", 9)) continue;
+        const char *e = strchr(l, '\n');
+        size_t len = e ? (size_t)(e - l + 1) : strlen(l);
+        if (n + len < cap) memcpy(out + n, l, len), n += len, out[n] = '\0';
+    }
+}
+
+// metrics.protocol youtube-vis: a YouTube-VIS dataset (the synth videos' frames as JPEGImages,
+// their ground truth as instances.json) run on 1 and 2 ranks: /metrics bit-identical, the
+// report byte-identical to `pcan eval --protocol youtube-vis --json`, the printed summary the same.
+static void test_youtube_vis(void) {
+    CHECK_EQ_INT(sh("'%s' synth --out vsyn --videos 3 --frames 4 --seed 5 --size 96x64 --jpeg && "
+                    "mkdir vis && mv vsyn/frames vis/JPEGImages", test_pcan()), 0);
+    char path[4400];
+    snprintf(path, sizeof path, "%s/vsyn", g_dir);
+    char json[4400];
+    snprintf(json, sizeof json, "%s/vis/instances.json", g_dir);
+    write_ytvis(path, json);
+    static char printed[2][4096], eval_printed[4096];
+    const char *names[] = {"vis1", "vis2"};
+    for (int i = 0; i < 2; i++)
+        job(names[i], "{format: youtube-vis, root: vis}",
+            "run: {threads_per_rank: 1}\nmetrics: {protocol: youtube-vis}");
+    // A first run for its results, half of which join the ground truth; then the rerun of vis1
+    // (resumed: only the merge and its metrics again) and vis2 on 2 ranks.
+    int rc = run(0, "run", "vis1");
+    CHECK_MSG(rc == 0, "vis1 rc %d: %s", rc, g_out);
+    CHECK_MSG(sh("'%s' export out/vis1.h5 --format youtube-vis --out vex --annotations "
+                 "vis/instances.json", test_pcan()) == 0, "%s", g_out);
+    snprintf(path, sizeof path, "%s/vex/results.json", g_dir);
+    add_results_as_gt(path, json);
+    for (int i = 0; i < 2; i++) {
+        rc = run(i == 0 ? 0 : 2, "run", names[i]);
+        CHECK_MSG(rc == 0, "%s rc %d: %s", names[i], rc, g_out);
+        if (i == 0) CHECK_CONTAINS(g_out, "0 to run, 3 already done");
+        CHECK(!strstr(g_out, "warning"));
+        CHECK_CONTAINS(g_out, "metrics (youtube-vis) over 3 videos");
+        summary_lines(g_out, printed[i], sizeof printed[i]);
+        CHECK_MSG(strlen(printed[i]) > 0 && strstr(printed[i], "maxDets=100 ] = ") &&
+                      !strstr(strstr(printed[i], "(AP) @[ IoU=0.50:0.95 | area=   all") + 1,
+                              "(AP) @[ IoU=0.50:0.95 | area=   all"),
+                  "%s: the summary is not printed once: %s", names[i], g_out);
+    }
+    merge_archive_metrics *ref = read_metrics("vis1"), *m = read_metrics("vis2");
+    CHECK(ref != NULL);
+    if (ref) {
+        CHECK_EQ_STR(ref->protocol, "youtube-vis");
+        CHECK_EQ_STR(ref->mean_row, "all");
+        CHECK_EQ_INT(ref->videos, 3);
+        CHECK_EQ_INT(ref->missing, 0);
+        CHECK_EQ_INT(ref->n_rows, 1);
+        CHECK_EQ_INT(ref->n_cols, 12);
+        CHECK_EQ_STR(ref->col_names[0], "AP");
+        CHECK_MSG(ref->values[0] > 0.05 && ref->values[0] < 0.95, "AP %g", ref->values[0]);
+    }
+    CHECK_MSG(same_metrics(ref, m), "/metrics of vis2 differs from vis1");
+    CHECK_EQ_STR(printed[0], printed[1]);
+    CHECK_MSG(sh("cmp out/vis1.report.json out/vis2.report.json") == 0, "%s", g_out);
+    CHECK_MSG(sh("'%s' eval --gt vis --format youtube-vis --results out/vis2.h5 --protocol "
+                 "youtube-vis --json vis.json", test_pcan()) == 0, "%s", g_out);
+    summary_lines(g_out, eval_printed, sizeof eval_printed);
+    CHECK_EQ_STR(eval_printed, printed[0]);
+    CHECK_MSG(sh("cmp vis.json out/vis2.report.json") == 0, "%s", g_out);
+    check_json_matches("vis.json", ref);
+    CHECK_EQ_INT(sh("'%s' info out/vis2.h5", test_pcan()), 0);
+    CHECK_CONTAINS(g_out, "metrics: youtube-vis, 3 videos (0 without results), all: AP 0.");
+    merge_archive_metrics_free(&ref);
+    merge_archive_metrics_free(&m);
+
+    // Ground truth that rank 0 cannot read (a garbled segmentation; the index still parses),
+    // against vis2's spool on 2 ranks: the archive without /metrics, the error, exit 1.
+    CHECK_EQ_INT(sh("mkdir vbad && cp -r vis/JPEGImages vbad/ && sed 's/\"counts\":\"[^\"]*\"/"
+                    "\"counts\":\"!!\"/' vis/instances.json > vbad/instances.json"), 0);
+    char text[8192];
+    snprintf(path, sizeof path, "%s/visbad.yaml", g_dir);
+    snprintf(text, sizeof text,
+             "dataset: {format: youtube-vis, root: vbad}\nmodel: {weights: %s}\n"
+             "output: {archive: out/visbad.h5, spool: out/vis2.h5.spool}\n"
+             "run: {threads_per_rank: 1}\nmetrics: {protocol: youtube-vis}\n", g_weights);
+    test_write_text(path, text);
+    rc = run(2, "run", "visbad");
+    CHECK_MSG(rc == 1, "rc %d: %s", rc, g_out);
+    CHECK_CONTAINS(g_out, "0 to run, 3 already done");
+    CHECK_CONTAINS(g_out, "instances.json");
+    CHECK_CONTAINS(g_out, "the archive has no /metrics");
+    CHECK(exists("out/visbad.h5"));
+    CHECK(!exists("out/visbad.report.json"));
+    m = read_metrics("visbad");
+    CHECK(m == NULL);
+    merge_archive_metrics_free(&m);
+}
+
 int main(void) {
     if (!realpath("tests/fixtures/tiny.weights.h5", g_weights))
         test_skip("tests/fixtures/tiny.weights.h5 not found (run from the repository root)");
@@ -264,5 +452,6 @@ int main(void) {
     TEST_RUN(test_metric_classes);
     TEST_RUN(test_no_metrics);
     TEST_RUN(test_bad_ground_truth);
+    TEST_RUN(test_youtube_vis);
     return test_finish();
 }
