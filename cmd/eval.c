@@ -98,7 +98,11 @@ static int run_eval(eval_opts *o, const cmd_job *job) {
     shard_class_map_entry *map = NULL;
     int rc = CMD_EXIT_USAGE;
     shard_dataset *res = NULL;
-    if (o->results_format) {
+    shard_vis_results *vis = NULL;
+    // A youtube-vis results file (a folder: its results.json) is read against the dataset, which
+    // gives its ids a meaning: it is opened once the dataset is.
+    bool vis_file = o->results_format && !strcmp(o->results_format, "youtube-vis");
+    if (o->results_format && !vis_file) {
         // The folder holds the result files themselves (what `pcan export` wrote); the split
         // only names an image folder, which need not exist.
         shard_dataset_params rp = shard_dataset_default_params();
@@ -114,7 +118,7 @@ static int run_eval(eval_opts *o, const cmd_job *job) {
             fprintf(stderr, "pcan eval: %s\n", rt_error());
             goto done;
         }
-    } else if ((st = merge_archive_open(o->results, &ar)) != RT_OK) {
+    } else if (!vis_file && (st = merge_archive_open(o->results, &ar)) != RT_OK) {
         fprintf(stderr, "pcan eval: %s\n", rt_error());
         goto done;
     }
@@ -148,6 +152,10 @@ static int run_eval(eval_opts *o, const cmd_job *job) {
         fprintf(stderr, "pcan eval: %s\n", rt_error());
         goto done;
     }
+    if (vis_file && (st = shard_vis_results_init(ds, o->results, &vis)) != RT_OK) {
+        fprintf(stderr, "pcan eval: %s\n", rt_error());
+        goto done;
+    }
     merge_eval_params ep = merge_eval_default_params(o->protocol);
     ep.log = stderr;
     if (o->per_video && o->protocol == MERGE_PROTOCOL_TRACKEVAL) {
@@ -158,7 +166,9 @@ static int run_eval(eval_opts *o, const cmd_job *job) {
         ep.classes = (const char *const *)job->metrics.classes.items;
         ep.n_classes = (size_t)job->metrics.classes.count;
     }
-    st = res ? merge_evaluate_dataset(ds, res, &ep, &s) : merge_evaluate(ds, ar, &ep, &s);
+    st = vis   ? merge_evaluate_vis_results(ds, vis, &ep, &s)
+         : res ? merge_evaluate_dataset(ds, res, &ep, &s)
+               : merge_evaluate(ds, ar, &ep, &s);
     if (st != RT_OK) {
         fprintf(stderr, "pcan eval: %s\n", rt_error());
         rc = runtime_rc(st);
@@ -172,6 +182,7 @@ done:
     merge_eval_summary_free(&s);
     merge_archive_close(&ar);
     shard_dataset_free(&res);
+    shard_vis_results_free(&vis);
     shard_dataset_free(&ds);
     return rc;
 }

@@ -320,47 +320,32 @@ static bool is_metric_class(const merge_metrics_params *mp, int32_t cls) {
     return false;
 }
 
-// One video's GT and result tracks into the VIS evaluator (see evaluate.h for the rules).
-static rt_status eval_vis_video(merge_vis *e, vis_buf *b, const merge_metrics_params *mp,
-                                const shard_gt *gt, const merge_archive_rows *rows,
-                                const int32_t *label_cls, size_t n_labels, int64_t index,
-                                const char *vid, uint64_t *n_masks) {
-    rt_status st;
-    size_t na = 0, n = (size_t)rows->n;
-    for (int64_t f = 0; f < gt->n_frames; f++) na += gt->frames[f].annotated;
-    // GT track ids.
-    size_t ng = 0;
-    if ((st = grow((void **)&b->ids, &b->ids_cap, gt->n_objects + n + 1, sizeof *b->ids)) != RT_OK)
-        return st;
+// The video's GT track ids, sorted, into b->ids[0..*ng), with room for n_more ids after them.
+static rt_status vis_gt_ids(vis_buf *b, const shard_gt *gt, size_t n_more, size_t *ng) {
+    rt_status st = grow((void **)&b->ids, &b->ids_cap, gt->n_objects + n_more + 1, sizeof *b->ids);
+    if (st != RT_OK) return st;
+    size_t n = 0;
     for (size_t i = 0; i < gt->n_objects; i++) {
         const shard_gt_object *o = &gt->objects[i];
-        if (o->class_index >= 0 && (!o->ignore || o->crowd)) b->ids[ng++] = o->track_id;
+        if (o->class_index >= 0 && (!o->ignore || o->crowd)) b->ids[n++] = o->track_id;
     }
-    ng = unique_i32(b->ids, ng);
-    int32_t *rid = b->ids + ng;
-    for (size_t i = 0; i < n; i++) rid[i] = rows->track_id[i];
-    size_t nr = unique_i32(rid, n), nt = ng + nr;
+    *ng = unique_i32(b->ids, n);
+    return RT_OK;
+}
+
+// Sizes the tracks for ng GT and nr result tracks over the na annotated frames (every mask
+// NULL) and fills the GT tracks' class and masks.
+static rt_status vis_tracks(vis_buf *b, const shard_gt *gt, size_t ng, size_t nr, size_t na,
+                            uint64_t *n_masks) {
+    size_t nt = ng + nr;
+    rt_status st;
     if ((st = grow((void **)&b->tracks, &b->tracks_cap, nt + 1, sizeof *b->tracks)) != RT_OK ||
-        (st = grow((void **)&b->masks, &b->masks_cap, nt * na + 1, sizeof *b->masks)) != RT_OK ||
-        (st = grow((void **)&b->ptr, &b->ptr_cap, n + 1, sizeof *b->ptr)) != RT_OK ||
-        (st = grow((void **)&b->score, &b->score_cap, n + 1, sizeof *b->score)) != RT_OK)
+        (st = grow((void **)&b->masks, &b->masks_cap, nt * na + 1, sizeof *b->masks)) != RT_OK)
         return st;
-    if (n + 1 > b->rle_cap) {
-        size_t old = b->rle_cap, cap2 = old;
-        if ((st = grow((void **)&b->in, &cap2, n + 1, sizeof *b->in)) != RT_OK) return st;
-        cap2 = old;
-        if ((st = grow((void **)&b->out, &cap2, n + 1, sizeof *b->out)) != RT_OK) return st;
-        for (size_t i = old; i < cap2; i++) {
-            rt_rle_init(&b->in[i]);
-            rt_rle_init(&b->out[i]);
-        }
-        b->rle_cap = cap2;
-    }
     for (size_t i = 0; i < nt * na; i++) b->masks[i] = NULL;
     for (size_t t = 0; t < nt; t++)
         b->tracks[t] = (merge_vis_track){.cls = 0, .avg_area = -1, .masks = b->masks + t * na,
                                          .n_frames = na};
-    // GT masks on the annotated frames.
     size_t pos = 0;
     for (int64_t f = 0; f < gt->n_frames; f++) {
         const shard_gt_frame *gf = &gt->frames[f];
@@ -376,9 +361,59 @@ static rt_status eval_vis_video(merge_vis *e, vis_buf *b, const merge_metrics_pa
         }
         pos++;
     }
+    return RT_OK;
+}
+
+// Adds the video's GT tracks b->tracks[0..ng) and result tracks [ng, ng+nr), keeping those of
+// evaluated classes (YTVOSeval only looks at the GT's categories).
+static rt_status vis_add(merge_vis *e, vis_buf *b, const merge_metrics_params *mp, size_t ng,
+                         size_t nr, int64_t index, const char *vid) {
+    size_t kg = 0, kr = 0;
+    for (size_t t = 0; t < ng; t++)
+        if (is_metric_class(mp, b->tracks[t].cls)) b->tracks[kg++] = b->tracks[t];
+    for (size_t t = ng; t < ng + nr; t++)
+        if (is_metric_class(mp, b->tracks[t].cls)) b->tracks[kg + kr++] = b->tracks[t];
+    rt_status st = merge_vis_add_video(e, index, b->tracks, kg, b->tracks + kg, kr);
+    if (st != RT_OK) return rt_error_wrap(st, "video %s", vid);
+    return RT_OK;
+}
+
+static size_t annotated_frames(const shard_gt *gt) {
+    size_t na = 0;
+    for (int64_t f = 0; f < gt->n_frames; f++) na += gt->frames[f].annotated;
+    return na;
+}
+
+// One video's GT and archive result tracks into the VIS evaluator (see evaluate.h for the
+// rules).
+static rt_status eval_vis_video(merge_vis *e, vis_buf *b, const merge_metrics_params *mp,
+                                const shard_gt *gt, const merge_archive_rows *rows,
+                                const int32_t *label_cls, size_t n_labels, int64_t index,
+                                const char *vid, uint64_t *n_masks) {
+    rt_status st;
+    size_t na = annotated_frames(gt), n = (size_t)rows->n, ng;
+    if ((st = vis_gt_ids(b, gt, n, &ng)) != RT_OK) return st;
+    int32_t *rid = b->ids + ng;
+    for (size_t i = 0; i < n; i++) rid[i] = rows->track_id[i];
+    size_t nr = unique_i32(rid, n);
+    if ((st = vis_tracks(b, gt, ng, nr, na, n_masks)) != RT_OK ||
+        (st = grow((void **)&b->ptr, &b->ptr_cap, n + 1, sizeof *b->ptr)) != RT_OK ||
+        (st = grow((void **)&b->score, &b->score_cap, n + 1, sizeof *b->score)) != RT_OK)
+        return st;
+    if (n + 1 > b->rle_cap) {
+        size_t old = b->rle_cap, cap2 = old;
+        if ((st = grow((void **)&b->in, &cap2, n + 1, sizeof *b->in)) != RT_OK) return st;
+        cap2 = old;
+        if ((st = grow((void **)&b->out, &cap2, n + 1, sizeof *b->out)) != RT_OK) return st;
+        for (size_t i = old; i < cap2; i++) {
+            rt_rle_init(&b->in[i]);
+            rt_rle_init(&b->out[i]);
+        }
+        b->rle_cap = cap2;
+    }
     // Result masks: every frame's rows de-overlapped by score, then kept on annotated frames.
     uint64_t r = 0;
-    pos = 0;
+    size_t pos = 0;
     for (int64_t f = 0; f < gt->n_frames; f++) {
         uint64_t first = r;
         while (r < rows->n && rows->frame[r] < f) first = ++r;
@@ -417,15 +452,47 @@ static rt_status eval_vis_video(merge_vis *e, vis_buf *b, const merge_metrics_pa
         merge_vis_track_label_score(b->lab, b->sc, m, &l, &b->tracks[ng + t].score);
         b->tracks[ng + t].cls = l >= 0 && (size_t)l < n_labels ? label_cls[l] : 0;
     }
-    // Tracks of classes not evaluated leave (YTVOSeval only looks at the GT's categories).
-    size_t kg = 0, kr = 0;
-    for (size_t t = 0; t < ng; t++)
-        if (is_metric_class(mp, b->tracks[t].cls)) b->tracks[kg++] = b->tracks[t];
-    for (size_t t = ng; t < nt; t++)
-        if (is_metric_class(mp, b->tracks[t].cls)) b->tracks[kg + kr++] = b->tracks[t];
-    st = merge_vis_add_video(e, index, b->tracks, kg, b->tracks + kg, kr);
-    if (st != RT_OK) return rt_error_wrap(st, "video %s", vid);
+    return vis_add(e, b, mp, ng, nr, index, vid);
+}
+
+// Frame f of a VIS result track (NULL past its segmentations); RT_ERR_SHAPE when its size is
+// not the ground truth's.
+static rt_status vis_track_mask(const shard_vis_track *t, size_t ti, const shard_gt *gt,
+                                const char *vid, int64_t f, const rt_rle **out) {
+    *out = (size_t)f < t->n_frames ? t->masks[f] : NULL;
+    if (*out && gt->n_objects > 0 &&
+        ((int32_t)(*out)->h != gt->height || (int32_t)(*out)->w != gt->width))
+        return rt_error_set(RT_ERR_SHAPE, "video %s: result track %zu is %ux%u at frame %lld, "
+                            "ground truth %dx%d", vid, ti, (*out)->w, (*out)->h, (long long)f,
+                            gt->width, gt->height);
     return RT_OK;
+}
+
+// One video's GT and the tracks of a YouTube-VIS results file into the VIS evaluator: each
+// track as written (category, score, masks on the annotated frames), in file order.
+static rt_status eval_vis_results_video(merge_vis *e, vis_buf *b, const merge_metrics_params *mp,
+                                        const shard_gt *gt, const shard_vis_video *vv,
+                                        int64_t index, const char *vid, uint64_t *n_masks) {
+    rt_status st;
+    size_t na = annotated_frames(gt), nr = vv ? vv->n_tracks : 0, ng;
+    if ((st = vis_gt_ids(b, gt, 0, &ng)) != RT_OK ||
+        (st = vis_tracks(b, gt, ng, nr, na, n_masks)) != RT_OK)
+        return st;
+    for (size_t t = 0; t < nr; t++) {
+        const shard_vis_track *vt = &vv->tracks[t];
+        merge_vis_track *mt = &b->tracks[ng + t];
+        mt->cls = vt->class_index + 1;
+        mt->score = vt->score;
+        size_t pos = 0;
+        for (int64_t f = 0; f < gt->n_frames; f++) {
+            if (!gt->frames[f].annotated) continue;
+            const rt_rle *m;
+            if ((st = vis_track_mask(vt, t, gt, vid, f, &m)) != RT_OK) return st;
+            b->masks[(ng + t) * na + pos++] = m;
+            *n_masks += m != NULL;
+        }
+    }
+    return vis_add(e, b, mp, ng, nr, index, vid);
 }
 
 // The youtube-vis evaluation: every video with ground truth in id order into one merge_vis.
@@ -661,10 +728,77 @@ fail:
     return st;
 }
 
-// One video's results from a dataset reader as merge objects of frame f.
-static rt_status res_frame(eval_buf *b, const shard_gt *rg, int64_t f, const int32_t *res_cls,
-                           size_t *n) {
+// ---- Results read by a reader (an export) -----------------------------------------------------
+
+// Where the results of merge_evaluate_dataset / merge_evaluate_vis_results come from, and the
+// current video's.
+typedef struct res_source {
+    const shard_dataset *res;       // a dataset reader's results, or
+    const shard_vis_results *vis;   // a YouTube-VIS results file
+    int32_t *res_cls;               // res's class index -> ds class index + 1 (0: none)
+    shard_gt *rg;                   // the current video's (res)
+    shard_vis_video *vv;            // the current video's (vis)
+} res_source;
+
+static void res_source_end_video(res_source *src) {
+    shard_gt_free(&src->rg);
+    shard_vis_video_free(&src->vv);
+}
+
+// Loads the results of dataset video v (*missing: none there, for a dataset reader).
+static rt_status res_source_video(res_source *src, const shard_dataset *ds, size_t v,
+                                  const shard_gt *gt, const merge_eval_params *params,
+                                  bool *missing) {
+    const char *id = ds->videos[v].id;
+    *missing = false;
+    if (src->vis) {
+        // A results file cannot tell a missing video from one without tracks: neither is noted.
+        rt_status st = shard_vis_results_load(src->vis, v, &src->vv);
+        if (st != RT_OK) return st;
+        if (gt->n_objects > 0 && src->vv->n_tracks > 0 && src->vv->height > 0 &&
+            (src->vv->height != gt->height || src->vv->width != gt->width))
+            return rt_error_set(RT_ERR_SHAPE, "video %s: results are %dx%d, ground truth %dx%d",
+                                id, src->vv->width, src->vv->height, gt->width, gt->height);
+        return RT_OK;
+    }
+    int64_t a = shard_dataset_find(src->res, id);
+    if (a < 0 || !src->res->videos[a].has_gt) {
+        *missing = true;
+        if (params->log)
+            fprintf(params->log, "eval: video %s has no results; all its objects count as "
+                    "missed\n", id);
+        return RT_OK;
+    }
+    rt_status st = shard_gt_load(src->res, (size_t)a, &src->rg);
+    if (st != RT_OK) return st;
+    const shard_gt *rg = src->rg;
+    if (gt->n_objects > 0 && rg->n_objects > 0 &&
+        (rg->height != gt->height || rg->width != gt->width))
+        return rt_error_set(RT_ERR_SHAPE, "video %s: results are %dx%d, ground truth %dx%d", id,
+                            rg->width, rg->height, gt->width, gt->height);
+    return RT_OK;
+}
+
+// The current video's results as merge objects of frame f. Dataset readers: their objects
+// (ignore regions and objects of other classes left out), score 0; VIS tracks: the tracks with
+// a mask there, id = position in the file's list for the video + 1, their category and score.
+// Either way the masks are an export's, de-overlapped already, so no mask is cut.
+static rt_status res_source_frame(res_source *src, eval_buf *b, int64_t f, size_t *n) {
     *n = 0;
+    if (src->vv) {
+        const shard_vis_video *vv = src->vv;
+        rt_status st = grow((void **)&b->res, &b->res_cap, vv->n_tracks, sizeof *b->res);
+        if (st != RT_OK) return st;
+        for (size_t t = 0; t < vv->n_tracks; t++) {
+            const shard_vis_track *vt = &vv->tracks[t];
+            const rt_rle *m = (size_t)f < vt->n_frames ? vt->masks[f] : NULL;
+            if (!m || vt->class_index < 0) continue;
+            b->res[(*n)++] = (merge_object){.id = (int32_t)t + 1, .cls = vt->class_index + 1,
+                                            .score = vt->score, .mask = m};
+        }
+        return RT_OK;
+    }
+    const shard_gt *rg = src->rg;
     if (!rg || f >= rg->n_frames) return RT_OK;
     const shard_gt_frame *rf = &rg->frames[f];
     rt_status st = grow((void **)&b->res, &b->res_cap, rf->n_objects, sizeof *b->res);
@@ -672,63 +806,65 @@ static rt_status res_frame(eval_buf *b, const shard_gt *rg, int64_t f, const int
     for (size_t i = 0; i < rf->n_objects; i++) {
         const shard_gt_object *o = &rf->objects[i];
         if (o->ignore || o->class_index < 0) continue;
-        b->res[(*n)++] = (merge_object){.id = o->track_id, .cls = res_cls[o->class_index],
+        b->res[(*n)++] = (merge_object){.id = o->track_id, .cls = src->res_cls[o->class_index],
                                         .mask = &o->mask};
     }
     return RT_OK;
 }
 
-rt_status merge_evaluate_dataset(const shard_dataset *ds, const shard_dataset *res,
-                                 const merge_eval_params *params, merge_eval_summary **out) {
-    *out = NULL;
-    if (params->protocol == MERGE_PROTOCOL_YOUTUBE_VIS)
-        return rt_error_set(RT_ERR_CONFIG, "results read from a dataset folder are evaluated with "
-                            "the trackeval or bdd100k protocol, not youtube-vis");
-    merge_metrics_params mp;
-    rt_status st = build_params(ds, params, &mp);
-    if (st != RT_OK) return st;
-    merge_eval_summary *s = rt_calloc(1, sizeof *s);
-    merge_video *mv = NULL;
-    merge_video_result *vr = rt_calloc(1, sizeof *vr);
-    int32_t *res_cls = rt_calloc(res->n_classes + 1, sizeof *res_cls);
-    eval_buf b = {0};
-    shard_gt *gt = NULL, *rg = NULL;
-    if (!s || !vr || !res_cls) {
-        st = RT_ERR_NOMEM;
-        goto fail;
-    }
-    for (size_t i = 0; i < res->n_classes; i++)
-        res_cls[i] = find_name(ds->classes, ds->n_classes, res->classes[i]) + 1;
-    s->protocol = params->protocol;
-    s->combine_classes = ds->format != SHARD_FMT_KITTI_MOTS && ds->format != SHARD_FMT_MOTS20;
-    merge_totals_init(&s->totals, &mp);
-    if ((st = merge_video_init(&mv, &mp)) != RT_OK) goto fail;
-    for (size_t v = 0; v < ds->n_videos; v++) {
+// youtube-vis over a results file: every video with ground truth in id order.
+static rt_status evaluate_vis_file(const shard_dataset *ds, res_source *src,
+                                   const merge_metrics_params *mp, const merge_eval_params *params,
+                                   merge_eval_summary *s) {
+    merge_vis *ve = NULL;
+    vis_buf vb = {0};
+    shard_gt *gt = NULL;
+    rt_status st = merge_vis_init(&ve, mp->class_id, mp->n_classes);
+    for (size_t v = 0; v < ds->n_videos && st == RT_OK; v++) {
         const shard_dataset_video *dv = &ds->videos[v];
         if (!dv->has_gt) continue;
-        if ((st = shard_gt_load(ds, v, &gt)) != RT_OK) goto fail;
-        int64_t a = shard_dataset_find(res, dv->id);
-        if (a < 0 || !res->videos[a].has_gt) {
-            s->n_missing++;
-            if (params->log)
-                fprintf(params->log, "eval: video %s has no results; all its objects count as "
-                        "missed\n", dv->id);
-        } else {
-            if ((st = shard_gt_load(res, (size_t)a, &rg)) != RT_OK) goto fail;
-            if (gt->n_objects > 0 && rg->n_objects > 0 &&
-                (rg->height != gt->height || rg->width != gt->width)) {
-                st = rt_error_set(RT_ERR_SHAPE, "video %s: results are %dx%d, ground truth %dx%d",
-                                  dv->id, rg->width, rg->height, gt->width, gt->height);
-                goto fail;
-            }
-        }
+        bool missing;
+        if ((st = shard_gt_load(ds, v, &gt)) != RT_OK ||
+            (st = res_source_video(src, ds, v, gt, params, &missing)) != RT_OK ||
+            (st = eval_vis_results_video(ve, &vb, mp, gt, src->vv, (int64_t)v, dv->id,
+                                         &s->n_masks)) != RT_OK)
+            break;
+        s->n_videos++;
+        shard_gt_free(&gt);
+        res_source_end_video(src);
+    }
+    if (st == RT_OK) st = merge_vis_summarize(ve, &s->vis);
+    shard_gt_free(&gt);
+    res_source_end_video(src);
+    merge_vis_free(&ve);
+    vis_buf_free(&vb);
+    return st;
+}
+
+// trackeval / bdd100k over results from a reader: frame by frame as merge_evaluate does.
+static rt_status evaluate_frames(const shard_dataset *ds, res_source *src,
+                                 const merge_metrics_params *mp, const merge_eval_params *params,
+                                 merge_eval_summary *s) {
+    merge_video *mv = NULL;
+    merge_video_result *vr = rt_calloc(1, sizeof *vr);
+    eval_buf b = {0};
+    shard_gt *gt = NULL;
+    rt_status st = vr ? merge_video_init(&mv, mp) : rt_error_set(RT_ERR_NOMEM, "out of memory");
+    for (size_t v = 0; v < ds->n_videos && st == RT_OK; v++) {
+        const shard_dataset_video *dv = &ds->videos[v];
+        if (!dv->has_gt) continue;
+        bool missing;
+        if ((st = shard_gt_load(ds, v, &gt)) != RT_OK ||
+            (st = res_source_video(src, ds, v, gt, params, &missing)) != RT_OK)
+            break;
+        s->n_missing += missing;
         merge_video_begin(mv, (int64_t)v);
         for (int64_t f = 0; f < gt->n_frames; f++) {
             const shard_gt_frame *gf = &gt->frames[f];
             if (!gf->annotated) continue;
             size_t nres;
             if ((st = grow((void **)&b.gt, &b.gt_cap, gf->n_objects, sizeof *b.gt)) != RT_OK ||
-                (st = res_frame(&b, rg, f, res_cls, &nres)) != RT_OK)
+                (st = res_source_frame(src, &b, f, &nres)) != RT_OK)
                 goto fail;
             for (size_t i = 0; i < gf->n_objects; i++) {
                 const shard_gt_object *o = &gf->objects[i];
@@ -746,32 +882,80 @@ rt_status merge_evaluate_dataset(const shard_dataset *ds, const shard_dataset *r
             }
             s->n_masks += gf->n_objects + nres;
         }
-        if ((st = merge_video_finish(mv, vr)) != RT_OK) goto fail;
+        if ((st = merge_video_finish(mv, vr)) != RT_OK) break;
         merge_totals_add(&s->totals, vr);
-        if (params->on_video) params->on_video(params->ctx, dv->id, &mp, vr);
+        if (params->on_video) params->on_video(params->ctx, dv->id, mp, vr);
         s->n_videos++;
         shard_gt_free(&gt);
-        shard_gt_free(&rg);
+        res_source_end_video(src);
     }
-    for (size_t i = 0; i < res->n_videos; i++) {
-        int64_t k = shard_dataset_find(ds, res->videos[i].id);
-        if (k >= 0 && ds->videos[k].has_gt) continue;
-        s->n_no_gt++;
-        if (params->log)
-            fprintf(params->log, "eval: result video %s has no ground truth; skipped\n",
-                    res->videos[i].id);
-    }
-    *out = s;
-    s = NULL;
 fail:
     shard_gt_free(&gt);
-    shard_gt_free(&rg);
+    res_source_end_video(src);
     rt_free(b.rle);
     rt_free(b.gt);
     rt_free(b.res);
     merge_video_free(&mv);
     rt_free(vr);
-    rt_free(res_cls);
-    rt_free(s);
     return st;
+}
+
+static rt_status evaluate_source(const shard_dataset *ds, res_source *src,
+                                 const merge_eval_params *params, merge_eval_summary **out) {
+    *out = NULL;
+    merge_metrics_params mp;
+    rt_status st = build_params(ds, params, &mp);
+    if (st != RT_OK) return st;
+    merge_eval_summary *s = rt_calloc(1, sizeof *s);
+    if (!s) return rt_error_set(RT_ERR_NOMEM, "out of memory");
+    summary_init(ds, params, s);
+    merge_totals_init(&s->totals, &mp);
+    if (params->protocol == MERGE_PROTOCOL_YOUTUBE_VIS)
+        st = evaluate_vis_file(ds, src, &mp, params, s);
+    else
+        st = evaluate_frames(ds, src, &mp, params, s);
+    if (st != RT_OK) {
+        rt_free(s);
+        return st;
+    }
+    *out = s;
+    return RT_OK;
+}
+
+rt_status merge_evaluate_dataset(const shard_dataset *ds, const shard_dataset *res,
+                                 const merge_eval_params *params, merge_eval_summary **out) {
+    *out = NULL;
+    if (params->protocol == MERGE_PROTOCOL_YOUTUBE_VIS)
+        return rt_error_set(RT_ERR_CONFIG, "results read from a dataset folder are evaluated with "
+                            "the trackeval or bdd100k protocol, not youtube-vis (youtube-vis "
+                            "results are a youtube-vis results file)");
+    res_source src = {.res = res};
+    if (!(src.res_cls = rt_calloc(res->n_classes + 1, sizeof *src.res_cls)))
+        return rt_error_set(RT_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < res->n_classes; i++)
+        src.res_cls[i] = find_name(ds->classes, ds->n_classes, res->classes[i]) + 1;
+    rt_status st = evaluate_source(ds, &src, params, out);
+    rt_free(src.res_cls);
+    if (st != RT_OK) return st;
+    for (size_t i = 0; i < res->n_videos; i++) {
+        int64_t k = shard_dataset_find(ds, res->videos[i].id);
+        if (k >= 0 && ds->videos[k].has_gt) continue;
+        (*out)->n_no_gt++;
+        if (params->log)
+            fprintf(params->log, "eval: result video %s has no ground truth; skipped\n",
+                    res->videos[i].id);
+    }
+    return RT_OK;
+}
+
+rt_status merge_evaluate_vis_results(const shard_dataset *ds, const shard_vis_results *res,
+                                     const merge_eval_params *params, merge_eval_summary **out) {
+    res_source src = {.vis = res};
+    rt_status st = evaluate_source(ds, &src, params, out);
+    if (st != RT_OK) return st;
+    size_t n = shard_vis_results_unmatched(res);
+    if (n && params->log)
+        fprintf(params->log, "eval: %s: %zu tracks of video ids that are no dataset video with "
+                "ground truth; skipped\n", shard_vis_results_file(res), n);
+    return RT_OK;
 }

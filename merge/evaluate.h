@@ -123,4 +123,19 @@ rt_status merge_evaluator_video(merge_evaluator *ev, size_t index, merge_video_r
 rt_status merge_evaluate_dataset(const shard_dataset *ds, const shard_dataset *res,
                                  const merge_eval_params *params, merge_eval_summary **out);
 
+// The same with the tracks of a YouTube-VIS results file (shard_vis_results, opened against
+// `ds`; e.g. what `pcan export --format youtube-vis --annotations` wrote). youtube-vis: each
+// track as the file gives it (its category, its score, its masks on the annotated frames), in
+// file order (which breaks score ties, as in YTVOSeval); for an export of an archive this is
+// exactly what merge_evaluate computes from the archive, as long as no row's mask was wholly cut
+// by de-overlapping (the export leaves those frames out of the track's mean score and majority
+// class, and a track cut everywhere is not written). trackeval / bdd100k: per frame, the tracks
+// with a mask there as objects of their one category (track id = 1-based position among the
+// video's tracks in the file, score = the track's): equal to the archive's numbers when every
+// track keeps one class. Tracks of unmapped categories are left out; a video without tracks is
+// evaluated with no results (not counted missing: the file cannot tell). Tracks of video ids
+// that are no dataset video are noted on the log. Errors as merge_evaluate_dataset.
+rt_status merge_evaluate_vis_results(const shard_dataset *ds, const shard_vis_results *res,
+                                     const merge_eval_params *params, merge_eval_summary **out);
+
 #endif

@@ -203,4 +203,64 @@ void shard_gt_free(shard_gt **gt);
 // bytewise; ties broken by strcmp so the order is total.
 int shard_natural_cmp(const char *a, const char *b);
 
+// ---- YouTube-VIS results ---------------------------------------------------------------------
+//
+//     shard_vis_results *r = NULL;
+//     if (shard_vis_results_init(ds, "out/vis", &r) != RT_OK) die(rt_error());  // or .../x.json
+//     for each video index i of ds with has_gt:
+//         shard_vis_video *v = NULL;
+//         if (shard_vis_results_load(r, i, &v) != RT_OK) die(rt_error());
+//         for (size_t t = 0; t < v->n_tracks; t++) use(&v->tracks[t]);      // file order
+//         shard_vis_video_free(&v);
+//     shard_vis_results_free(&r);
+//
+// A YouTube-VIS results file (the challenge's format; what `pcan export --format youtube-vis`
+// writes): a JSON list of tracks {"video_id", "category_id", "score", "segmentations": [COCO RLE
+// or null per frame]}; a folder means its results.json. `ds` must be a youtube-vis dataset with
+// annotations: its JSON gives the meaning of the ids (video_id = videos[].id, whose file_names
+// folder is the dataset video; category_id = categories[].id, mapped to a class of ds by the
+// same rules as the ground truth). segmentations[k] is frame k of the video (0-based in its
+// frame folder; without one, file_names[k]), as the export writes it. Masks are parsed by the
+// ground-truth reader's RLE parser.
+// Tracks whose video_id is no dataset video with ground truth are counted in n_unmatched and
+// left out. Errors (RT_ERR_FORMAT, naming the file and JSON path like `[12].segmentations[3]`):
+// not a list, a missing or mistyped key, a category_id the annotations do not list, more
+// segmentations than the video has frames, polygons, masks of different sizes in one video;
+// RT_ERR_CONFIG when ds is not a youtube-vis dataset with annotations; RT_ERR_IO.
+// init parses the whole file once and keeps it; load decodes one video's masks. Thread safety:
+// read-only after init (load may run on several threads). Not collective.
+typedef struct shard_vis_results shard_vis_results;
+
+typedef struct shard_vis_track {
+    int32_t class_index;        // index into ds->classes; -1: its category is mapped to no class
+                                // (dropped or an ignore class), so it is not evaluated
+    double score;
+    const rt_rle *const *masks; // [n_frames]: frame k, NULL where segmentations[k] is null
+    size_t n_frames;
+} shard_vis_track;
+
+typedef struct shard_vis_video {
+    shard_vis_track *tracks; // in file order
+    size_t n_tracks;
+    int32_t height, width;   // the masks' size (0 x 0 when every segmentation is null)
+    rt_rle *store;           // private: the masks
+    const rt_rle **ptrs;     // private: the tracks' mask tables
+    size_t n_store;
+} shard_vis_video;
+
+// Borrows ds for the lifetime of *out.
+rt_status shard_vis_results_init(const shard_dataset *ds, const char *path,
+                                 shard_vis_results **out);
+void shard_vis_results_free(shard_vis_results **r);
+// The results file actually read (the folder's results.json), for messages.
+const char *shard_vis_results_file(const shard_vis_results *r);
+// Number of result tracks for dataset video `index`.
+size_t shard_vis_results_count(const shard_vis_results *r, size_t index);
+// Tracks whose video_id matches no dataset video with ground truth.
+size_t shard_vis_results_unmatched(const shard_vis_results *r);
+// Decodes the tracks of dataset video `index` (none: an empty video). *out owns the masks.
+rt_status shard_vis_results_load(const shard_vis_results *r, size_t index,
+                                 shard_vis_video **out);
+void shard_vis_video_free(shard_vis_video **v);
+
 #endif

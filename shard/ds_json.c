@@ -1,4 +1,5 @@
-// JSON annotation readers (jansson): Scalabel (BDD100K MOTS) and YouTube-VIS. Every error names
+// JSON annotation readers (jansson): Scalabel (BDD100K MOTS), YouTube-VIS and YouTube-VIS
+// results (read against a YouTube-VIS dataset, with the same RLE parser). Every error names
 // the file and the JSON path of the offending value, e.g. `[12].labels[3].rle.counts: not a
 // string`.
 #include <ctype.h>
@@ -583,5 +584,306 @@ done:
     rt_free(cats);
     json_decref(root);
     shard_gtb_free(&b);
+    return st;
+}
+
+// ---------------------------------------------------------------------------------------------
+// YouTube-VIS results (datasets.h)
+
+typedef struct yvid {
+    json_int_t id;
+    int64_t index; // the dataset video with ground truth, or -1
+} yvid;
+
+typedef struct ycls {
+    json_int_t id;
+    int32_t class_index; // -1: not a result class
+} ycls;
+
+struct shard_vis_results {
+    const shard_dataset *ds;
+    char *file;
+    json_t *root;
+    size_t *order; // entry indices grouped by dataset video, file order within a video
+    size_t *start; // [ds->n_videos + 1] into order
+    int32_t *cls;  // [entries] class index or -1
+    size_t n_unmatched;
+};
+
+static int yvid_cmp(const void *a, const void *b) {
+    json_int_t x = ((const yvid *)a)->id, y = ((const yvid *)b)->id;
+    return (x > y) - (x < y);
+}
+
+static int ycls_cmp(const void *a, const void *b) {
+    json_int_t x = ((const ycls *)a)->id, y = ((const ycls *)b)->id;
+    return (x > y) - (x < y);
+}
+
+typedef struct vis_ids {
+    yvid *v;
+    size_t n, cap;
+    ycls *c; // NULL until the first annotation file gave the categories
+    size_t n_c;
+} vis_ids;
+
+// Adds the video ids of the annotations `file` (only the video of `folder` when given) with
+// their dataset index, and takes the categories from the first file, mapped to ds classes as the
+// ground-truth reader maps them.
+static rt_status vis_ids_add(const shard_dataset *ds, const char *file, const char *folder,
+                             vis_ids *ids) {
+    json_t *root = NULL, *vids;
+    ycat *cats = NULL;
+    size_t n_cats = 0;
+    rt_status st = load_json(file, &root);
+    if (st != RT_OK) return st;
+    if (!json_is_object(root)) {
+        st = jfail(file, "", "is %s, not an object", jtype(root));
+        goto done;
+    }
+    if ((st = jget(file, "", root, "videos", JSON_ARRAY, false, &vids)) != RT_OK) goto done;
+    for (size_t i = 0; i < json_array_size(vids); i++) {
+        json_t *vid = json_array_get(vids, i), *names;
+        char name[1024];
+        if ((st = ytvis_video(file, vid, i, &names, name, sizeof name)) != RT_OK) goto done;
+        if (folder && strcmp(folder, name) != 0) continue;
+        if (ids->n == ids->cap) {
+            size_t cap = ids->cap ? 2 * ids->cap : 64;
+            yvid *v = rt_realloc(ids->v, cap * sizeof *v);
+            if (!v) {
+                st = rt_error_set(RT_ERR_NOMEM, "%s: out of memory", file);
+                goto done;
+            }
+            ids->v = v;
+            ids->cap = cap;
+        }
+        int64_t k = shard_dataset_find(ds, name);
+        ids->v[ids->n++] = (yvid){json_integer_value(json_object_get(vid, "id")),
+                                  k >= 0 && ds->videos[k].has_gt ? k : -1};
+    }
+    if (ids->c) goto done;
+    if ((st = ytvis_categories(file, root, &cats, &n_cats)) != RT_OK) goto done;
+    if (!(ids->c = rt_malloc((n_cats ? n_cats : 1) * sizeof *ids->c))) {
+        st = rt_error_set(RT_ERR_NOMEM, "%s: out of memory", file);
+        goto done;
+    }
+    for (size_t i = 0; i < n_cats; i++) {
+        char idtext[32];
+        snprintf(idtext, sizeof idtext, "%lld", (long long)cats[i].id);
+        const shard_class_rule *r = shard_class_lookup(ds, idtext, cats[i].name);
+        ids->c[i] = (ycls){cats[i].id, r && r->class_index >= 0 && !r->ignore ? r->class_index
+                                                                              : -1};
+    }
+    ids->n_c = n_cats;
+done:
+    rt_free(cats);
+    json_decref(root);
+    return st;
+}
+
+// The dataset's video and category ids (from its one JSON or its per-video files).
+static rt_status vis_ids_read(const shard_dataset *ds, vis_ids *ids) {
+    rt_status st = RT_OK;
+    if (ds->gt_kind == SHARD_GT_SINGLE) {
+        if (!ds->gt_file)
+            return rt_error_set(RT_ERR_CONFIG, "youtube-vis results: the dataset has no "
+                                "annotations JSON to take the video and category ids from");
+        st = vis_ids_add(ds, ds->gt_file, NULL, ids);
+    } else {
+        for (size_t i = 0; i < ds->n_videos && st == RT_OK; i++)
+            if (ds->videos[i].has_gt && ds->videos[i].gt_path)
+                st = vis_ids_add(ds, ds->videos[i].gt_path, ds->videos[i].id, ids);
+    }
+    if (st != RT_OK) return st;
+    if (ids->n > 1) qsort(ids->v, ids->n, sizeof *ids->v, yvid_cmp);
+    for (size_t i = 1; i < ids->n; i++)
+        if (ids->v[i].id == ids->v[i - 1].id)
+            return rt_error_set(RT_ERR_FORMAT, "%s: video id %lld appears twice",
+                                ds->gt_file ? ds->gt_file : "youtube-vis annotations",
+                                (long long)ids->v[i].id);
+    if (ids->n_c > 1) qsort(ids->c, ids->n_c, sizeof *ids->c, ycls_cmp);
+    return RT_OK;
+}
+
+// Checks results entry i and finds its dataset video (*video, -1: none) and class.
+static rt_status vis_entry(const shard_vis_results *r, const vis_ids *ids, const json_t *e,
+                           size_t i, int64_t *video, int32_t *cls) {
+    const char *file = r->file;
+    char p[64];
+    snprintf(p, sizeof p, "[%zu]", i);
+    if (!json_is_object(e)) return jfail(file, p, "is %s, not an object", jtype(e));
+    json_t *vid, *cat, *score, *segs;
+    rt_status st = jget(file, p, e, "video_id", JSON_INTEGER, false, &vid);
+    if (st == RT_OK) st = jget(file, p, e, "category_id", JSON_INTEGER, false, &cat);
+    if (st == RT_OK) st = jget(file, p, e, "score", -1, false, &score);
+    if (st == RT_OK) st = jget(file, p, e, "segmentations", JSON_ARRAY, false, &segs);
+    if (st != RT_OK) return st;
+    if (!json_is_number(score)) return jfail(file, p, "'score' is %s, not a number", jtype(score));
+    ycls ckey = {json_integer_value(cat), 0};
+    const ycls *c = ids->n_c ? bsearch(&ckey, ids->c, ids->n_c, sizeof *c, ycls_cmp) : NULL;
+    if (!c)
+        return jfail(file, p, "unknown category_id %lld (not in the annotations' categories)",
+                     (long long)ckey.id);
+    *cls = c->class_index;
+    yvid vkey = {json_integer_value(vid), 0};
+    const yvid *v = ids->n ? bsearch(&vkey, ids->v, ids->n, sizeof *v, yvid_cmp) : NULL;
+    *video = v ? v->index : -1;
+    if (*video < 0) return RT_OK;
+    int64_t frames = r->ds->videos[*video].frames;
+    if (frames >= 0 && json_array_size(segs) > (size_t)frames)
+        return jfail(file, p, "segmentations has %zu entries, video %s has %lld frames",
+                     json_array_size(segs), r->ds->videos[*video].id, (long long)frames);
+    return RT_OK;
+}
+
+rt_status shard_vis_results_init(const shard_dataset *ds, const char *path,
+                                 shard_vis_results **out) {
+    *out = NULL;
+    if (ds->format != SHARD_FMT_YOUTUBE_VIS)
+        return rt_error_set(RT_ERR_CONFIG, "youtube-vis results are read against a youtube-vis "
+                            "dataset, not %s", shard_dataset_format_name(ds->format));
+    vis_ids ids = {0};
+    int64_t *video = NULL;
+    shard_vis_results *r = rt_calloc(1, sizeof *r);
+    rt_status st = RT_OK;
+    if (!r) return rt_error_set(RT_ERR_NOMEM, "out of memory");
+    r->ds = ds;
+    r->file = shard_is_dir(path) ? shard_path_join(path, "results.json") : rt_strdup(path);
+    if (!r->file) {
+        st = rt_error_set(RT_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    if ((st = vis_ids_read(ds, &ids)) != RT_OK) goto fail;
+    if ((st = load_json(r->file, &r->root)) != RT_OK) goto fail;
+    if (!json_is_array(r->root)) {
+        st = jfail(r->file, "", "is %s, not a list of tracks", jtype(r->root));
+        goto fail;
+    }
+    size_t n = json_array_size(r->root);
+    video = rt_malloc((n ? n : 1) * sizeof *video);
+    r->cls = rt_malloc((n ? n : 1) * sizeof *r->cls);
+    r->order = rt_malloc((n ? n : 1) * sizeof *r->order);
+    r->start = rt_calloc(ds->n_videos + 2, sizeof *r->start);
+    if (!video || !r->cls || !r->order || !r->start) {
+        st = rt_error_set(RT_ERR_NOMEM, "%s: out of memory", r->file);
+        goto fail;
+    }
+    for (size_t i = 0; i < n; i++) {
+        st = vis_entry(r, &ids, json_array_get(r->root, i), i, &video[i], &r->cls[i]);
+        if (st != RT_OK) goto fail;
+        if (video[i] < 0) r->n_unmatched++;
+        else r->start[video[i] + 2]++;
+    }
+    // Counting sort by video, stable: start[v + 1] is the fill position of video v.
+    for (size_t v = 0; v < ds->n_videos; v++) r->start[v + 2] += r->start[v + 1];
+    for (size_t i = 0; i < n; i++)
+        if (video[i] >= 0) r->order[r->start[video[i] + 1]++] = i;
+    *out = r;
+    r = NULL;
+fail:
+    rt_free(video);
+    rt_free(ids.v);
+    rt_free(ids.c);
+    shard_vis_results_free(&r);
+    return st;
+}
+
+void shard_vis_results_free(shard_vis_results **pr) {
+    if (!pr || !*pr) return;
+    shard_vis_results *r = *pr;
+    json_decref(r->root);
+    rt_free(r->file);
+    rt_free(r->order);
+    rt_free(r->start);
+    rt_free(r->cls);
+    rt_free(r);
+    *pr = NULL;
+}
+
+const char *shard_vis_results_file(const shard_vis_results *r) { return r->file; }
+
+size_t shard_vis_results_count(const shard_vis_results *r, size_t index) {
+    RT_ASSERT(index < r->ds->n_videos);
+    return r->start[index + 1] - r->start[index];
+}
+
+size_t shard_vis_results_unmatched(const shard_vis_results *r) { return r->n_unmatched; }
+
+void shard_vis_video_free(shard_vis_video **pv) {
+    if (!pv || !*pv) return;
+    shard_vis_video *v = *pv;
+    for (size_t i = 0; i < v->n_store; i++) rt_rle_free(&v->store[i]);
+    rt_free(v->store);
+    rt_free(v->ptrs);
+    rt_free(v->tracks);
+    rt_free(v);
+    *pv = NULL;
+}
+
+rt_status shard_vis_results_load(const shard_vis_results *r, size_t index,
+                                 shard_vis_video **out) {
+    *out = NULL;
+    const size_t *e = r->order + r->start[index];
+    size_t n = shard_vis_results_count(r, index), n_masks = 0, n_ptrs = 0;
+    for (size_t t = 0; t < n; t++) {
+        json_t *segs = json_object_get(json_array_get(r->root, e[t]), "segmentations");
+        n_ptrs += json_array_size(segs);
+        for (size_t k = 0; k < json_array_size(segs); k++)
+            n_masks += !json_is_null(json_array_get(segs, k));
+    }
+    shard_vis_video *v = rt_calloc(1, sizeof *v);
+    rt_status st = RT_OK;
+    if (!v || !(v->tracks = rt_calloc(n + 1, sizeof *v->tracks)) ||
+        !(v->ptrs = rt_calloc(n_ptrs + 1, sizeof *v->ptrs)) ||
+        !(v->store = rt_calloc(n_masks + 1, sizeof *v->store))) {
+        st = rt_error_set(RT_ERR_NOMEM, "%s: out of memory", r->file);
+        goto fail;
+    }
+    v->n_store = n_masks + 1;
+    for (size_t i = 0; i < v->n_store; i++) rt_rle_init(&v->store[i]);
+    v->n_tracks = n;
+    const rt_rle **ptr = v->ptrs;
+    rt_rle *m = v->store;
+    bool sized = false;
+    char size_path[160] = "";
+    for (size_t t = 0; t < n; t++) {
+        json_t *o = json_array_get(r->root, e[t]);
+        json_t *segs = json_object_get(o, "segmentations");
+        size_t nf = json_array_size(segs);
+        v->tracks[t] = (shard_vis_track){.class_index = r->cls[e[t]],
+                                         .score = json_number_value(json_object_get(o, "score")),
+                                         .masks = ptr,
+                                         .n_frames = nf};
+        for (size_t k = 0; k < nf; k++) {
+            json_t *s = json_array_get(segs, k);
+            char sp[160];
+            snprintf(sp, sizeof sp, "[%zu].segmentations[%zu]", e[t], k);
+            if (json_is_null(s)) {
+                ptr[k] = NULL;
+                continue;
+            }
+            if (json_is_array(s)) {
+                st = jfail(r->file, sp, "polygon segmentations are not supported (use RLE)");
+                goto fail;
+            }
+            if ((st = parse_rle(r->file, sp, s, m)) != RT_OK) goto fail;
+            if (!sized) {
+                sized = true;
+                snprintf(size_path, sizeof size_path, "%s", sp);
+                v->height = (int32_t)m->h;
+                v->width = (int32_t)m->w;
+            } else if ((int32_t)m->h != v->height || (int32_t)m->w != v->width) {
+                st = jfail(r->file, sp, "size [%u, %u] differs from [%d, %d] of %s", m->h, m->w,
+                           v->height, v->width, size_path);
+                goto fail;
+            }
+            ptr[k] = m++;
+        }
+        ptr += nf;
+    }
+    *out = v;
+    return RT_OK;
+fail:
+    shard_vis_video_free(&v);
     return st;
 }
