@@ -119,7 +119,9 @@ rt_status merge_evaluator_video(merge_evaluator *ev, size_t index, merge_video_r
 // `ds` by video id; its objects are results of the ds class of the same name (ignore regions
 // and objects of other classes are left out), all with score 0 (exports are de-overlapped
 // already, so no mask is cut). Videos of `ds` missing from `res` count as all missed. This is
-// how pseudo-labels are scored against the true ground truth. Errors as merge_evaluate.
+// how pseudo-labels are scored against the true ground truth. trackeval or bdd100k only
+// (RT_ERR_CONFIG for youtube-vis, whose results are a file: merge_evaluate_vis_results). Errors
+// as merge_evaluate.
 rt_status merge_evaluate_dataset(const shard_dataset *ds, const shard_dataset *res,
                                  const merge_eval_params *params, merge_eval_summary **out);
 

@@ -2,7 +2,7 @@
 // example as KITTI MOTS files and an archive (one and two sequences; every JSON field of every
 // class against the library's rows and TrackEval's numbers, as doubles to 1e-9; the tables and
 // <class>_summary.txt exactly as TrackEval prints them), the YouTube-VIS tiny example through
-// --protocol youtube-vis, and --job.
+// --protocol youtube-vis (from the archive and from its youtube-vis export read back), and --job.
 #include <jansson.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -498,6 +498,20 @@ static void test_youtube_vis_tiny(void) {
                  "for c in cat_a cat_b cat_c cls_comb_cls_av cls_comb_det_av; do cmp "
                  "vsum/${c}_summary.txt '%s/tests/data/trackeval_ytvis_tiny/'${c}_summary.txt "
                  "|| exit 1; done", test_pcan(), cwd, cwd) == 0, "not TrackEval's output: %s", out);
+    // The same two outputs from the youtube-vis export read back (the reference tools' input).
+    CHECK_MSG(sh("'%s' export vis/run.h5 --format youtube-vis --out vis/exp --annotations "
+                 "vis/instances.json", test_pcan()) == 0, "export: %s", out);
+    CHECK_MSG(sh("'%s' eval --gt vis --format youtube-vis --results vis/exp --results-format "
+                 "youtube-vis --protocol youtube-vis | grep '^ Average' | cmp - "
+                 "'%s/tests/data/ytvis_tiny/summary.txt'", test_pcan(), cwd) == 0,
+              "read back: not YTVOSeval's output: %s", out);
+    CHECK_MSG(sh("mkdir -p xsum && '%s' eval --gt vis --format youtube-vis --results "
+                 "vis/exp/results.json --results-format youtube-vis --per-video --summaries xsum "
+                 "| sed -n '/^HOTA: pcan-cat_a/,/^(masks/p' | sed '$d' | sed '$d' | cmp - "
+                 "'%s/tests/data/trackeval_ytvis_tiny/tables.txt' && for c in cat_a cat_b cat_c "
+                 "cls_comb_cls_av cls_comb_det_av; do cmp xsum/${c}_summary.txt "
+                 "'%s/tests/data/trackeval_ytvis_tiny/'${c}_summary.txt || exit 1; done",
+                 test_pcan(), cwd, cwd) == 0, "read back: not TrackEval's output: %s", out);
     json_t *j = load_json("vis.json");
     if (j) {
         json_t *s = json_object_get(json_object_get(j, "rows"), "all");

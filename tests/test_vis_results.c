@@ -174,6 +174,15 @@ static void test_round_trip(void) {
     // The eval of the export notes nothing missing (the file cannot tell): v3 only in the archive's.
     CHECK_EQ_INT(sh("grep -q 'missing from the archive 1' constant/a.txt && "
                     "grep -q 'missing from the archive 0' constant/b.txt"), 0);
+    // Bad inputs: exit 2 with the reason.
+    int rc = sh("'%s' eval --gt constant/vis --format youtube-vis --results constant/none "
+                "--results-format youtube-vis --protocol youtube-vis", test_pcan());
+    CHECK_EQ_INT(rc, 2);
+    CHECK_CONTAINS(out, "constant/none: cannot read");
+    rc = sh("'%s' eval --gt constant/vis/JPEGImages --format frames --results constant/exp "
+            "--results-format youtube-vis --protocol youtube-vis", test_pcan());
+    CHECK_EQ_INT(rc, 2);
+    CHECK_CONTAINS(out, "youtube-vis results are read against a youtube-vis dataset, not frames");
 }
 
 static shard_dataset *open_gt(const char *sub) {
