@@ -8,6 +8,7 @@
 #include "cmd/job.h"
 #include "merge/evaluate.h"
 #include "merge/report.h"
+#include "runtime/model_config.h"
 
 typedef struct eval_opts {
     const char *gt, *format, *split, *results, *json, *job, *summaries;
@@ -94,8 +95,6 @@ static int run_eval(eval_opts *o, const cmd_job *job) {
     merge_archive *ar = NULL;
     merge_eval_summary *s = NULL;
     seq_store seqs = {0};
-    const char **classes = NULL;
-    shard_class_map_entry *map = NULL;
     int rc = CMD_EXIT_USAGE;
     shard_dataset *res = NULL;
     shard_vis_results *vis = NULL;
@@ -122,33 +121,21 @@ static int run_eval(eval_opts *o, const cmd_job *job) {
         fprintf(stderr, "pcan eval: %s\n", rt_error());
         goto done;
     }
-    if (job && ar) {
-        // The job's selection; its class map needs the model's class list (the archive's).
+    if (job) {
+        // The job's selection, on the folder and format given; its class map needs the
+        // model's class list (the archive's).
+        shard_dataset_params jp = cmd_job_dataset_params(job);
         p.gt = job->dataset.gt && !strcmp(o->gt, job->dataset.root) ? job->dataset.gt : NULL;
-        p.include = (const char *const *)job->dataset.include.items;
-        p.n_include = (size_t)job->dataset.include.count;
-        p.exclude = (const char *const *)job->dataset.exclude.items;
-        p.n_exclude = (size_t)job->dataset.exclude.count;
-        if (job->dataset.n_classes > 0) {
-            size_t nl = merge_archive_num_classes(ar), nm = (size_t)job->dataset.n_classes;
-            classes = rt_malloc((nl + 1) * sizeof *classes);
-            map = rt_malloc(nm * sizeof *map);
-            if (!classes || !map) {
-                fprintf(stderr, "pcan eval: out of memory\n");
-                rc = CMD_EXIT_RUNTIME;
-                goto done;
-            }
-            for (size_t i = 0; i < nl; i++) classes[i] = merge_archive_class(ar, i);
-            for (size_t i = 0; i < nm; i++)
-                map[i] = (shard_class_map_entry){job->dataset.classes[i].from,
-                                                 job->dataset.classes[i].to};
-            p.classes = classes;
-            p.n_classes = nl;
-            p.class_map = map;
-            p.n_class_map = nm;
-        }
+        p.include = jp.include;
+        p.n_include = jp.n_include;
+        p.exclude = jp.exclude;
+        p.n_exclude = jp.n_exclude;
     }
-    if ((st = shard_dataset_init(&p, &ds)) != RT_OK) {
+    const char *classes[RT_MODEL_MAX_CLASSES];
+    size_t nc = ar ? RT_MIN(merge_archive_num_classes(ar), (size_t)RT_MODEL_MAX_CLASSES) : 0;
+    for (size_t i = 0; i < nc; i++) classes[i] = merge_archive_class(ar, i);
+    st = job && ar ? cmd_job_dataset_init(job, &p, classes, nc, &ds) : shard_dataset_init(&p, &ds);
+    if (st != RT_OK) {
         fprintf(stderr, "pcan eval: %s\n", rt_error());
         goto done;
     }
@@ -177,8 +164,6 @@ static int run_eval(eval_opts *o, const cmd_job *job) {
     rc = report(o, s, &seqs);
 done:
     seq_store_free(&seqs);
-    rt_free(classes);
-    rt_free(map);
     merge_eval_summary_free(&s);
     merge_archive_close(&ar);
     shard_dataset_free(&res);
@@ -239,9 +224,7 @@ int cmd_eval_main(int argc, char **argv) {
         if (!o.split) o.split = job.dataset.split;
         if (!o.results) o.results = job.output.archive;
         if (!o.have_protocol)
-            o.protocol = job.metrics.protocol == CMD_METRICS_BDD100K       ? MERGE_PROTOCOL_BDD100K
-                         : job.metrics.protocol == CMD_METRICS_YOUTUBE_VIS ? MERGE_PROTOCOL_YOUTUBE_VIS
-                                                                           : MERGE_PROTOCOL_TRACKEVAL;
+            o.protocol = cmd_job_protocol(&job);
     }
     int rc;
     if (!o.gt) rc = cmd_usage_error("eval", "missing --gt ROOT (or --job JOB.yaml)");

@@ -22,7 +22,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "merge/metrics.h"
 #include "runtime/core.h"
+#include "shard/datasets.h"
 
 #define CMD_JOB_MAX_BYTES (1 << 20)
 #define CMD_JOB_MAX_DEPTH 16
@@ -199,5 +201,29 @@ rt_status cmd_job_write(const cmd_job *job, FILE *f);
 const char *cmd_dataset_format_name(cmd_dataset_format f);
 const char *cmd_export_format_name(cmd_export_format f);
 const char *cmd_metrics_protocol_name(cmd_metrics_protocol p);
+
+// ---- The job's dataset and metrics as shard/ and merge/ take them (cmd/job_dataset.c) --------
+// One reading for `pcan run`, `pcan merge`, `pcan eval --job` and `pcan sweep report`, so that
+// they select and evaluate the same videos and classes.
+
+// dataset.format, root, gt, split, include and exclude (borrowed from job); the rest defaults.
+shard_dataset_params cmd_job_dataset_params(const cmd_job *job);
+
+// shard_dataset_init(p) with the job's dataset.classes as the class map, resolved against the
+// model's class list `classes` (the weights' or the archive's), which then is the dataset's
+// class list. Without dataset.classes, p is used as given (classes empty: the format's own
+// list, the metric classes the protocols expect). Errors as shard_dataset_init's; RT_ERR_NOMEM.
+rt_status cmd_job_dataset_init(const cmd_job *job, const shard_dataset_params *p,
+                               const char *const *classes, size_t n_classes, shard_dataset **out);
+
+// Before any work: every dataset.classes value names a class of `classes` (the model's), or is
+// `ignore` or `drop`. RT_ERR_CONFIG "JOB: dataset.classes.KEY: ..." listing the valid names.
+rt_status cmd_job_check_classes(const cmd_job *job, const char *const *classes, size_t n_classes);
+
+// Whether the job's dataset can have ground truth: dataset.gt is set or the format is annotated.
+bool cmd_job_dataset_has_gt(const cmd_job *job);
+
+// metrics.protocol as merge/ names it.
+merge_protocol cmd_job_protocol(const cmd_job *job);
 
 #endif

@@ -49,6 +49,12 @@ typedef struct identity {
     char classes[RT_MODEL_MAX_CLASSES][RT_MODEL_NAME_MAX];
 } identity;
 
+// The class names as the string list shard/ and merge/ take; `out` has RT_MODEL_MAX_CLASSES.
+static size_t identity_classes(const identity *id, const char **out) {
+    for (int i = 0; i < id->n_classes; i++) out[i] = id->classes[i];
+    return (size_t)id->n_classes;
+}
+
 static rt_status read_identity(const char *path, identity *id) {
     memset(id, 0, sizeof *id);
     rt_status st = rt_sha256_file_hex(path, id->sha256);
@@ -108,29 +114,12 @@ void cmd_run_config_text(const cmd_job *j, char *b, size_t cap) {
         o += (size_t)snprintf(b + o, cap - o, "model.refine_head false\n");
 }
 
-// The job's dataset as shard/datasets reads it (the same for listing and for metrics).
-static rt_status job_dataset_params(const cmd_job *job, shard_dataset_params *p) {
-    *p = shard_dataset_default_params();
-    rt_status st = shard_dataset_format_parse(cmd_dataset_format_name(job->dataset.format),
-                                              &p->format);
-    if (st != RT_OK) return st;
-    p->root = job->dataset.root;
-    p->gt = job->dataset.gt;
-    p->split = job->dataset.split;
-    p->include = (const char *const *)job->dataset.include.items;
-    p->n_include = (size_t)job->dataset.include.count;
-    p->exclude = (const char *const *)job->dataset.exclude.items;
-    p->n_exclude = (size_t)job->dataset.exclude.count;
-    return RT_OK;
-}
-
 static rt_status list_dataset(void *ctx, const cmd_job *job, shard_plan *plan) {
     (void)ctx;
-    shard_dataset_params p;
-    rt_status st = job_dataset_params(job, &p);
-    if (st != RT_OK) return st;
+    shard_dataset_params p = cmd_job_dataset_params(job);
     shard_dataset *ds = NULL;
-    if ((st = shard_dataset_init(&p, &ds)) != RT_OK) return st;
+    rt_status st = shard_dataset_init(&p, &ds);
+    if (st != RT_OK) return st;
     for (size_t i = 0; i < ds->n_videos && st == RT_OK; i++)
         st = shard_plan_add(plan, ds->videos[i].id, ds->videos[i].source, ds->videos[i].frames);
     shard_dataset_free(&ds);
@@ -170,6 +159,10 @@ static rt_status load_job(const run_opts *o, cmd_job *job, identity *idn, MPI_Co
         if (st == RT_OK) {
             st = read_identity(job->model.weights, idn);
             if (st != RT_OK) rt_error_wrap(RT_ERR_CONFIG, "model.weights");
+        }
+        if (st == RT_OK) {
+            const char *classes[RT_MODEL_MAX_CLASSES];
+            st = cmd_job_check_classes(job, classes, identity_classes(idn, classes));
         }
     }
     st = shard_mpi_agree(st, comm);
@@ -214,31 +207,25 @@ static void metrics_free(run_metrics *rm) {
     merge_eval_summary_free(&rm->sum);
 }
 
-static bool format_has_gt(cmd_dataset_format f) {
-    return f == CMD_DATASET_KITTI_MOTS || f == CMD_DATASET_MOTS20 || f == CMD_DATASET_SYNTH ||
-           f == CMD_DATASET_BDD100K_MOTS || f == CMD_DATASET_YOUTUBE_VIS;
-}
-
 // Collective: opens the dataset on every rank when metrics are wanted. `enabled: auto` skips
 // quietly when the dataset has no ground truth and with a warning when it cannot be read;
 // `enabled: true` makes those an error (returned; the archive is still written).
-static rt_status metrics_prepare(const char *me, const cmd_job *job, bool verbose,
-                                 run_metrics *rm, MPI_Comm comm) {
+static rt_status metrics_prepare(const char *me, const cmd_job *job, const identity *idn,
+                                 bool verbose, run_metrics *rm, MPI_Comm comm) {
     int rank;
     MPI_Comm_rank(comm, &rank);
     memset(rm, 0, sizeof *rm);
     rm->verbose = verbose;
     bool forced = job->metrics.enabled == CMD_TRUE;
     if (job->metrics.enabled == CMD_FALSE) return RT_OK;
-    if (!forced && !job->dataset.gt && !format_has_gt(job->dataset.format)) return RT_OK;
+    if (!forced && !cmd_job_dataset_has_gt(job)) return RT_OK;
     rm->classes = &job->metrics.classes;
-    rm->protocol = job->metrics.protocol == CMD_METRICS_BDD100K       ? MERGE_PROTOCOL_BDD100K
-                   : job->metrics.protocol == CMD_METRICS_YOUTUBE_VIS ? MERGE_PROTOCOL_YOUTUBE_VIS
-                                                                      : MERGE_PROTOCOL_TRACKEVAL;
-    shard_dataset_params p;
-    rt_status st = job_dataset_params(job, &p);
+    rm->protocol = cmd_job_protocol(job);
+    shard_dataset_params p = cmd_job_dataset_params(job);
     p.require_sources = false;
-    if (st == RT_OK) st = shard_dataset_init(&p, &rm->ds);
+    const char *classes[RT_MODEL_MAX_CLASSES];
+    size_t nc = identity_classes(idn, classes);
+    rt_status st = cmd_job_dataset_init(job, &p, classes, nc, &rm->ds);
     st = shard_mpi_agree(st, comm);
     size_t with_gt = 0;
     for (size_t i = 0; st == RT_OK && i < rm->ds->n_videos; i++) with_gt += rm->ds->videos[i].has_gt;
@@ -340,7 +327,7 @@ static rt_status do_merge(const cmd_job *job, const identity *idn, const char *c
                           const shard_plan *plan, run_metrics *rm, MPI_Comm comm,
                           merge_archive_stats *ms) {
     const char *classes[RT_MODEL_MAX_CLASSES];
-    for (int i = 0; i < idn->n_classes; i++) classes[i] = idn->classes[i];
+    size_t n_classes = identity_classes(idn, classes);
     const char **ids = NULL;
     rt_status st = RT_OK;
     if (plan) {
@@ -361,10 +348,11 @@ static rt_status do_merge(const cmd_job *job, const identity *idn, const char *c
     mp.software = cmd_version();
     mp.model_name = idn->name;
     mp.job_text = job->text;
+    mp.job_path = job->path;
     mp.prototype_memory =
         job->model.prototype_memory == CMD_PROTOTYPE_MEMORY_RANK ? "rank" : "video";
     mp.classes = classes;
-    mp.n_classes = (size_t)idn->n_classes;
+    mp.n_classes = n_classes;
     if (rm->ds) {
         mp.finish = metrics_finish;
         mp.finish_ctx = rm;
@@ -452,7 +440,7 @@ static int run_collective(const run_opts *o, const cmd_run_hooks *hooks, MPI_Com
 
     if (o->merge_only) {
         merge_archive_stats ms;
-        bool metrics_ok = metrics_prepare(me, &job, o->verbose, &rm, comm) == RT_OK;
+        bool metrics_ok = metrics_prepare(me, &job, &idn, o->verbose, &rm, comm) == RT_OK;
         if (!metrics_ok && rank == 0) fprintf(stderr, "%s: %s\n", me, rt_error());
         st = do_merge(&job, &idn, config, NULL, &rm, comm, &ms);
         if (st != RT_OK) {
@@ -561,7 +549,7 @@ static int run_collective(const run_opts *o, const cmd_run_hooks *hooks, MPI_Com
         fprintf(stderr, "%s: ran %ld videos (%ld failed), %lld frames in %.1f s\n", me, cs.videos,
                 cs.failed, cs.frames, cs.seconds);
     merge_archive_stats ms;
-    bool metrics_ok = metrics_prepare(me, &job, o->verbose, &rm, comm) == RT_OK;
+    bool metrics_ok = metrics_prepare(me, &job, &idn, o->verbose, &rm, comm) == RT_OK;
     if (!metrics_ok && rank == 0) fprintf(stderr, "%s: %s\n", me, rt_error());
     st = do_merge(&job, &idn, config, &plan, &rm, comm, &ms);
     if (st != RT_OK) {

@@ -28,11 +28,14 @@
 #include "cmd/run.h"
 #include "merge/archive.h"
 #include "merge/evaluate.h"
+#include "merge/report.h"
 #include "runtime/fsutil.h"
 #include "runtime/h5util.h"
+#include "runtime/model_config.h"
 
 #define REPORT_MAX_KEYS   32
 #define REPORT_MAX_FIELDS 64
+#define N_PROTOCOLS       3 // merge_protocol: trackeval, bdd100k, youtube-vis
 
 typedef struct entry {
     const char *path;
@@ -103,70 +106,46 @@ static void key_value(const entry *e, const char *key, char *out, size_t cap) {
     }
 }
 
+// Reported as the run's /metrics holds them, TrackEval's fractions x100 (as it prints them).
+static double field_scale(int protocol, const merge_field *f) {
+    return protocol == MERGE_PROTOCOL_TRACKEVAL && f->type == 'f' ? 100 : 1;
+}
+
+static void set_metrics(entry *e, const merge_report_table *t) {
+    for (size_t i = 0; i < t->n_fields && i < REPORT_MAX_FIELDS; i++)
+        e->metric[i] = t->value[t->mean_row][i] * field_scale(t->protocol, &t->fields[i]);
+    e->protocol = (int)t->protocol;
+}
+
 static rt_status evaluate(entry *e, merge_archive *ar) {
     e->protocol = -1;
     const cmd_job *j = &e->job;
-    if (j->metrics.enabled == CMD_FALSE || j->metrics.protocol == CMD_METRICS_YOUTUBE_VIS)
-        return RT_OK;
-    if (!j->dataset.gt &&
-        (j->dataset.format == CMD_DATASET_VIDEOS || j->dataset.format == CMD_DATASET_FRAMES))
-        return RT_OK;
-    shard_dataset_params p = shard_dataset_default_params();
-    rt_status st =
-        shard_dataset_format_parse(cmd_dataset_format_name(j->dataset.format), &p.format);
-    if (st != RT_OK) return st;
-    p.root = j->dataset.root;
-    p.gt = j->dataset.gt;
-    p.split = j->dataset.split;
-    p.include = (const char *const *)j->dataset.include.items;
-    p.n_include = (size_t)j->dataset.include.count;
-    p.exclude = (const char *const *)j->dataset.exclude.items;
-    p.n_exclude = (size_t)j->dataset.exclude.count;
+    if (j->metrics.enabled == CMD_FALSE || !cmd_job_dataset_has_gt(j)) return RT_OK;
+    shard_dataset_params p = cmd_job_dataset_params(j);
     p.require_sources = false;
-    const char *classes[MERGE_MAX_CLASSES];
-    size_t nc = RT_MIN(merge_archive_num_classes(ar), (size_t)MERGE_MAX_CLASSES);
+    const char *classes[RT_MODEL_MAX_CLASSES];
+    size_t nc = RT_MIN(merge_archive_num_classes(ar), (size_t)RT_MODEL_MAX_CLASSES);
     for (size_t c = 0; c < nc; c++) classes[c] = merge_archive_class(ar, c);
-    p.classes = classes;
-    p.n_classes = nc;
-    shard_class_map_entry map[64];
-    size_t nm = 0;
-    for (int i = 0; i < j->dataset.n_classes && nm < 64; i++, nm++)
-        map[nm] = (shard_class_map_entry){j->dataset.classes[i].from, j->dataset.classes[i].to};
-    p.class_map = map;
-    p.n_class_map = nm;
     shard_dataset *ds = NULL;
-    if ((st = shard_dataset_init(&p, &ds)) != RT_OK) return st;
+    rt_status st = cmd_job_dataset_init(j, &p, classes, nc, &ds);
+    if (st != RT_OK) return st;
     bool any_gt = false;
     for (size_t v = 0; v < ds->n_videos; v++) any_gt |= ds->videos[v].has_gt;
     if (!any_gt) {
         shard_dataset_free(&ds);
         return RT_OK;
     }
-    merge_protocol proto = j->metrics.protocol == CMD_METRICS_BDD100K ? MERGE_PROTOCOL_BDD100K
-                                                                      : MERGE_PROTOCOL_TRACKEVAL;
+    merge_protocol proto = cmd_job_protocol(j);
     merge_eval_params ep = merge_eval_default_params(proto);
+    ep.classes = (const char *const *)j->metrics.classes.items;
+    ep.n_classes = (size_t)j->metrics.classes.count;
     merge_eval_summary *s = NULL;
     st = merge_evaluate(ds, ar, &ep, &s);
     if (st == RT_OK) {
-        const merge_totals *t = &s->totals;
-        size_t n, ncl = t->params.n_classes;
-        if (proto == MERGE_PROTOCOL_TRACKEVAL) {
-            const merge_field *fd = merge_te_fields(&n);
-            merge_te_row rows[MERGE_MAX_CLASSES + 1];
-            for (size_t c = 0; c < ncl; c++) merge_totals_te_row(t, c, &rows[c]);
-            merge_te_class_average(rows, ncl, false, &rows[ncl]);
-            for (size_t i = 0; i < n && i < REPORT_MAX_FIELDS; i++)
-                e->metric[i] =
-                    merge_field_value(&fd[i], &rows[ncl]) * (fd[i].type == 'f' ? 100 : 1);
-        } else {
-            const merge_field *fd = merge_bdd_fields(&n);
-            merge_bdd_row rows[MERGE_MAX_CLASSES + MERGE_MAX_GROUPS + 2];
-            merge_totals_bdd_rows(t, rows);
-            size_t avg = ncl + t->params.n_groups; // the AVERAGE row
-            for (size_t i = 0; i < n && i < REPORT_MAX_FIELDS; i++)
-                e->metric[i] = merge_field_value(&fd[i], &rows[avg]);
-        }
-        e->protocol = (int)proto;
+        // The class-mean row as the run's /metrics holds it (merge/report.h).
+        merge_report_table t;
+        merge_report_table_make(s, &t);
+        set_metrics(e, &t);
     }
     merge_eval_summary_free(&s);
     shard_dataset_free(&ds);
@@ -178,23 +157,18 @@ static rt_status read_metrics(entry *e, merge_archive *ar) {
     merge_archive_metrics *m = NULL;
     rt_status st = merge_archive_read_metrics(ar, &m);
     if (st != RT_OK || !m) return st;
-    int proto = !strcmp(m->protocol, "trackeval") ? MERGE_PROTOCOL_TRACKEVAL
-                : !strcmp(m->protocol, "bdd100k") ? MERGE_PROTOCOL_BDD100K
-                                                  : -1;
     size_t row = m->n_rows;
     for (size_t r = 0; r < m->n_rows; r++)
         if (!strcmp(m->row_names[r], m->mean_row)) row = r;
-    if (proto >= 0 && row < m->n_rows) {
+    for (int proto = 0; proto < N_PROTOCOLS && row < m->n_rows; proto++) {
+        if (strcmp(m->protocol, merge_protocol_name(proto))) continue;
         size_t n;
-        const merge_field *fd =
-            proto == MERGE_PROTOCOL_BDD100K ? merge_bdd_fields(&n) : merge_te_fields(&n);
+        const merge_field *fd = merge_report_fields(proto, &n);
         for (size_t i = 0; i < n && i < REPORT_MAX_FIELDS; i++) {
             e->metric[i] = NAN;
             for (size_t c = 0; c < m->n_cols; c++)
                 if (!strcmp(m->col_names[c], fd[i].name))
-                    e->metric[i] =
-                        m->values[row * m->n_cols + c] *
-                        (proto == MERGE_PROTOCOL_TRACKEVAL && fd[i].type == 'f' ? 100 : 1);
+                    e->metric[i] = m->values[row * m->n_cols + c] * field_scale(proto, &fd[i]);
         }
         e->protocol = proto;
     }
@@ -215,17 +189,21 @@ static rt_status load_entry(const char *path, entry *e) {
     rt_h5_quiet();
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     long long ranks = 0;
+    // Relative paths in the job resolve against the job file's folder (older archives: the
+    // archive's).
+    char where[PATH_MAX + 8];
+    snprintf(where, sizeof where, "%s:job", path);
     if (f < 0) {
         st = rt_error_set(RT_ERR_FORMAT, "%s: cannot open as HDF5", path);
     } else {
         st = rt_h5_attr_string_alloc(f, "job", &e->job_text);
         if (st == RT_OK) st = rt_h5_attr_int(f, "ranks", &ranks);
+        if (st == RT_OK && rt_h5_attr_exists(f, "job_path") > 0)
+            st = rt_h5_attr_string(f, "job_path", where, sizeof where);
         H5Fclose(f);
         if (st != RT_OK) rt_error_wrap(st, "%s", path);
     }
     if (st == RT_OK) {
-        char where[PATH_MAX + 8];
-        snprintf(where, sizeof where, "%s:job", path);
         st = cmd_job_parse(where, e->job_text, strlen(e->job_text), &e->job);
     }
     if (st == RT_OK) {
@@ -280,10 +258,6 @@ static void efficiency(entry *es, int n) {
 // ---------------------------------------------------------------------------------------------
 // Values by name: timing columns and the metric fields
 
-static const merge_field *fields_of(int protocol, size_t *n) {
-    return protocol == MERGE_PROTOCOL_BDD100K ? merge_bdd_fields(n) : merge_te_fields(n);
-}
-
 // NaN when the archive does not have it; false when the name is unknown to every protocol.
 static bool value_of(const entry *e, const char *name, double *out) {
     *out = NAN;
@@ -291,9 +265,9 @@ static bool value_of(const entry *e, const char *name, double *out) {
     if (!strcmp(name, "efficiency")) return *out = e->eff, true;
     if (!strcmp(name, "seconds")) return *out = e->seconds, true;
     bool known = false;
-    for (int proto = 0; proto <= 1; proto++) {
+    for (int proto = 0; proto < N_PROTOCOLS; proto++) {
         size_t n;
-        const merge_field *fd = fields_of(proto, &n);
+        const merge_field *fd = merge_report_fields(proto, &n);
         for (size_t i = 0; i < n; i++)
             if (!strcmp(fd[i].mots_name, name) || !strcmp(fd[i].name, name)) {
                 known = true;
@@ -334,7 +308,7 @@ static void md_str(FILE *f, const char *s) {
 typedef struct table {
     int n_keys;
     char keys[REPORT_MAX_KEYS][96];
-    int protocols; // bit 0: trackeval, bit 1: bdd100k
+    int protocols; // bit p: some archive has merge_protocol p
 } table;
 
 static void add_key(table *t, const char *k) {
@@ -351,12 +325,13 @@ static rt_status write_csv(const char *path, const entry *es, int n, const table
     fputs("archive,point", f);
     for (int k = 0; k < t->n_keys; k++) fprintf(f, ",%s", t->keys[k]);
     fputs(",ranks,threads,videos,failed,frames,seconds,fps,efficiency", f);
-    for (int proto = 0; proto <= 1; proto++) {
+    for (int proto = 0; proto < N_PROTOCOLS; proto++) {
         if (!(t->protocols & (1 << proto))) continue;
         size_t nf;
-        const merge_field *fd = fields_of(proto, &nf);
+        const merge_field *fd = merge_report_fields(proto, &nf);
         for (size_t i = 0; i < nf; i++)
-            fprintf(f, ",%s%s", proto == MERGE_PROTOCOL_BDD100K ? "bdd100k." : "", fd[i].mots_name);
+            fprintf(f, ",%s%s%s", proto ? merge_protocol_name(proto) : "", proto ? "." : "",
+                    fd[i].mots_name);
     }
     fputc('\n', f);
     for (int r = 0; r < n; r++) {
@@ -379,10 +354,10 @@ static rt_status write_csv(const char *path, const entry *es, int n, const table
         put_num(f, e->fps, 3);
         fputc(',', f);
         put_num(f, e->eff, 4);
-        for (int proto = 0; proto <= 1; proto++) {
+        for (int proto = 0; proto < N_PROTOCOLS; proto++) {
             if (!(t->protocols & (1 << proto))) continue;
             size_t nf;
-            fields_of(proto, &nf);
+            merge_report_fields(proto, &nf);
             for (size_t i = 0; i < nf; i++) {
                 fputc(',', f);
                 if (e->protocol == proto && !isnan(e->metric[i])) fprintf(f, "%.17g", e->metric[i]);
@@ -396,15 +371,15 @@ static rt_status write_csv(const char *path, const entry *es, int n, const table
 static void put_md(FILE *f, const entry *es, int n, const table *t, const char *metric) {
     static const char *const te_cols[] = {"HOTA", "DetA", "AssA", "sMOTSA", "IDF1", NULL};
     static const char *const bdd_cols[] = {"MOTSA", "MOTSP", "IDF1", NULL};
+    static const char *const vis_cols[] = {"AP", "AP50", "AP75", "AR1", "AR10", NULL};
+    static const char *const *const proto_cols[N_PROTOCOLS] = {te_cols, bdd_cols, vis_cols};
     const char *cols[16];
     int nc = 0;
-    if (t->protocols & 1)
-        for (int i = 0; te_cols[i]; i++) cols[nc++] = te_cols[i];
-    if (t->protocols & 2)
-        for (int i = 0; bdd_cols[i] && nc < 14; i++) {
+    for (int proto = 0; proto < N_PROTOCOLS; proto++)
+        for (int i = 0; (t->protocols & (1 << proto)) && proto_cols[proto][i] && nc < 15; i++) {
             bool dup = false;
-            for (int j = 0; j < nc; j++) dup |= !strcmp(cols[j], bdd_cols[i]);
-            if (!dup) cols[nc++] = bdd_cols[i];
+            for (int j = 0; j < nc; j++) dup |= !strcmp(cols[j], proto_cols[proto][i]);
+            if (!dup) cols[nc++] = proto_cols[proto][i];
         }
     bool have = !strcmp(metric, "fps") || !strcmp(metric, "efficiency");
     for (int j = 0; j < nc; j++) have |= !strcmp(cols[j], metric);
@@ -458,8 +433,9 @@ static void put_md(FILE *f, const entry *es, int n, const table *t, const char *
     fprintf(f,
             "\nframes/s: frames x ranks / summed per-video seconds (ranks busy); efficiency: "
             "frames/s per cpu (ranks x threads) against the smallest shape of the same "
-            "workload. Metrics: class mean%s.\n",
-            t->protocols & 1 ? ", TrackEval fields x100" : "");
+            "workload. Metrics: class mean%s%s.\n",
+            t->protocols & 1 ? ", TrackEval fields x100" : "",
+            t->protocols & 4 ? ", YouTube-VIS AP/AR as fractions" : "");
 }
 
 static rt_status write_md(const char *path, const entry *es, int n, const table *t,
@@ -723,12 +699,16 @@ int cmd_sweep_report_main(int argc, char **argv) {
         }
     }
     if (strcmp(axis, "point")) add_key(&t, axis);
-    if (!metric) metric = t.protocols & 1 ? "HOTA" : t.protocols & 2 ? "MOTSA" : "fps";
+    if (!metric)
+        metric = t.protocols & 1   ? "HOTA"
+                 : t.protocols & 2 ? "MOTSA"
+                 : t.protocols & 4 ? "AP"
+                                   : "fps";
     double probe;
     if (!value_of(&es[0], metric, &probe)) {
         rc = cmd_usage_error("sweep",
                              "report: --metric %s: not a metric field (HOTA, DetA, "
-                             "sMOTSA, IDF1, ...), fps, efficiency or seconds",
+                             "sMOTSA, IDF1, AP, ...), fps, efficiency or seconds",
                              metric);
         goto done;
     }

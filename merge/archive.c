@@ -620,6 +620,7 @@ rt_status merge_archive_write(const merge_archive_params *p, MPI_Comm comm,
     e |= attr_str(f, "model", p->model_name);
     e |= attr_str(f, "model_sha256", p->weights_sha256);
     e |= attr_str(f, "job", p->job_text);
+    if (p->job_path) e |= attr_str(f, "job_path", p->job_path);
     e |= attr_str(f, "created", created);
     e |= attr_int(f, "ranks", size);
     e |= attr_strings(f, "classes", p->classes, p->n_classes);

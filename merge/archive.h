@@ -18,7 +18,8 @@
 //     merge_archive_close(&ar);
 //
 // Layout: root attributes format, version, software, model, model_sha256, job (the job YAML),
-// created (UTC, ISO 8601), ranks, classes (string array), prototype_memory; /videos compound [V]
+// job_path (the job file, absolute: relative paths in `job` resolve against its folder; absent
+// when the params give none), created (UTC, ISO 8601), ranks, classes (string array), prototype_memory; /videos compound [V]
 // {id, source, frames, height, width, fps, status (enum ok|failed), error, attempts, seconds,
 // row_start, row_count}, ordered by id; /results/{video u32, frame i32, track_id i32, label i16,
 // score f32, box f32[N,4], rle_start u64[N+1], rle u32[M]}, rows ordered by video, frame, track
@@ -64,6 +65,7 @@ typedef struct merge_archive_params {
     bool all_in_spool;
     const char *weights_sha256, *config; // for the expected resume hash (shard_resume_hash)
     const char *software, *model_name, *job_text, *prototype_memory;
+    const char *job_path; // NULL: no job_path attribute
     const char *const *classes;
     size_t n_classes;
     size_t batch_bytes; // rows buffered per rank before a write (default 64 MiB)

@@ -21,6 +21,13 @@ static const merge_field vis_fields[MERGE_VIS_NSTATS] = {
 };
 #undef VF
 
+const merge_field *merge_report_fields(merge_protocol p, size_t *n) {
+    if (p != MERGE_PROTOCOL_YOUTUBE_VIS)
+        return p == MERGE_PROTOCOL_BDD100K ? merge_bdd_fields(n) : merge_te_fields(n);
+    *n = MERGE_VIS_NSTATS;
+    return vis_fields;
+}
+
 static void fill_row(merge_report_table *t, size_t r, const char *name, const void *row) {
     snprintf(t->row_name[r], MERGE_NAME_MAX, "%s", name);
     for (size_t i = 0; i < t->n_fields; i++) t->value[r][i] = merge_field_value(&t->fields[i], row);
@@ -32,15 +39,13 @@ void merge_report_table_make(const merge_eval_summary *s, merge_report_table *t)
     const merge_metrics_params *mp = &tot->params;
     size_t nc = mp->n_classes;
     t->protocol = s->protocol;
+    t->fields = merge_report_fields(s->protocol, &t->n_fields);
+    RT_ASSERT(t->n_fields <= MERGE_REPORT_MAX_FIELDS);
     if (s->protocol == MERGE_PROTOCOL_YOUTUBE_VIS) {
-        t->fields = vis_fields;
-        t->n_fields = MERGE_VIS_NSTATS;
         fill_row(t, 0, "all", &s->vis);
         t->n_rows = 1;
         t->mean_row = 0;
     } else if (s->protocol == MERGE_PROTOCOL_TRACKEVAL) {
-        t->fields = merge_te_fields(&t->n_fields);
-        RT_ASSERT(t->n_fields <= MERGE_REPORT_MAX_FIELDS);
         merge_te_row rows[MERGE_MAX_CLASSES + 2];
         for (size_t c = 0; c < nc; c++) merge_totals_te_row(tot, c, &rows[c]);
         // The Evaluator calls combine_classes_class_averaged without ignore_empty_classes.
@@ -52,8 +57,6 @@ void merge_report_table_make(const merge_eval_summary *s, merge_report_table *t)
         t->n_rows = nc + 2;
         t->mean_row = nc;
     } else {
-        t->fields = merge_bdd_fields(&t->n_fields);
-        RT_ASSERT(t->n_fields <= MERGE_REPORT_MAX_FIELDS);
         size_t nr = nc + mp->n_groups + 2;
         merge_bdd_row rows[MERGE_REPORT_MAX_ROWS];
         merge_totals_bdd_rows(tot, rows);

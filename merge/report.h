@@ -59,6 +59,9 @@ typedef struct merge_report_table {
 
 // "trackeval", "bdd100k" or "youtube-vis".
 const char *merge_protocol_name(merge_protocol p);
+// The protocol's columns: merge_te_fields, merge_bdd_fields, or the 12 VIS stats (name and
+// mots_name "AP", "AP50", ... "ARl"). Static.
+const merge_field *merge_report_fields(merge_protocol p, size_t *n);
 void merge_report_table_make(const merge_eval_summary *s, merge_report_table *t);
 // The tables in the reference tools' layout (above), then one line of video counts.
 void merge_report_print(FILE *f, const merge_report_table *t, const merge_eval_summary *s);

@@ -772,6 +772,10 @@ rt_status shard_dataset_init(const shard_dataset_params *p, shard_dataset **out)
     // jansson seeds its hash function on first use, racily unless done before threads start:
     // do it here, so that shard_gt_load may run on several threads.
     json_object_seed(0);
+    // Without the root (and no dataset.gt elsewhere) there is nothing to list: an empty
+    // dataset would hide the typo.
+    if (!p->gt && !shard_is_dir(p->root))
+        return rt_error_set(RT_ERR_IO, "dataset.root %s: no such folder", p->root);
     shard_dataset *ds = rt_calloc(1, sizeof *ds);
     if (!ds) return rt_error_set(RT_ERR_NOMEM, "out of memory");
     ds->format = p->format;

@@ -6,6 +6,7 @@
 // ground-truth file that cannot be read leaves the archive without /metrics and exits 1; the
 // youtube-vis protocol on a YouTube-VIS dataset, on 1 and 2 ranks, as `pcan eval` computes it.
 #include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -206,6 +207,41 @@ static void test_metric_classes(void) {
         CHECK_EQ_STR(m->row_names[2], "cls_comb_cls_av");
     }
     merge_archive_metrics_free(&m);
+}
+
+// The value of row `row`, column `col` of /metrics (NaN when absent).
+static double metric_at(const merge_archive_metrics *m, const char *row, const char *col) {
+    for (size_t r = 0; m && r < m->n_rows; r++)
+        for (size_t c = 0; c < m->n_cols; c++)
+            if (!strcmp(m->row_names[r], row) && !strcmp(m->col_names[c], col))
+                return m->values[r * m->n_cols + c];
+    return NAN;
+}
+
+// dataset.classes maps ground-truth classes in the run's metrics as in `pcan eval --job`; a map
+// to a class the model lacks stops the run before any work.
+static void test_class_map(void) {
+    job("map", "{format: synth, root: data, classes: {bicycle: car}}", NULL);
+    int rc = run(2, "run", "map");
+    CHECK_MSG(rc == 0, "rc %d: %s", rc, g_out);
+    CHECK_MSG(sh("'%s' eval --job map.yaml --json map.json && cmp map.json out/map.report.json",
+                 test_pcan()) == 0,
+              "%s", g_out);
+    merge_archive_metrics *ref = read_metrics("np1"), *m = read_metrics("map");
+    double car = metric_at(ref, "car", "GT_Dets"), bike = metric_at(ref, "bicycle", "GT_Dets");
+    CHECK_MSG(car > 0 && bike > 0, "car %g bicycle %g GT masks unmapped", car, bike);
+    CHECK_EQ_INT((long long)metric_at(m, "car", "GT_Dets"), (long long)(car + bike));
+    CHECK_EQ_INT((long long)metric_at(m, "bicycle", "GT_Dets"), 0);
+    merge_archive_metrics_free(&ref);
+    merge_archive_metrics_free(&m);
+
+    job("badmap", "{format: synth, root: data, classes: {bicycle: bike}}", NULL);
+    rc = run(2, "run", "badmap");
+    CHECK_MSG(rc == 2, "rc %d: %s", rc, g_out);
+    CHECK_CONTAINS(g_out, "badmap.yaml: dataset.classes.bicycle: 'bike' is not a class of the "
+                          "model (");
+    CHECK(!exists("out/badmap.h5.spool"));
+    CHECK(!exists("out/badmap.h5"));
 }
 
 static void test_no_metrics(void) {
@@ -410,6 +446,16 @@ static void test_youtube_vis(void) {
     check_json_matches("vis.json", ref);
     CHECK_EQ_INT(sh("'%s' info out/vis2.h5", test_pcan()), 0);
     CHECK_CONTAINS(g_out, "metrics: youtube-vis, 3 videos (0 without results), all: AP 0.");
+    char ap[64];
+    snprintf(ap, sizeof ap, "%.17g", ref ? ref->values[0] : NAN);
+    CHECK_MSG(sh("'%s' sweep report out/vis2.h5 --out vrep", test_pcan()) == 0, "%s", g_out);
+    CHECK_CONTAINS(g_out, "| AP | AP50 | AP75 | AR1 | AR10 |");
+    CHECK_EQ_INT(sh("head -1 vrep/report.csv | tr , '\\n' | grep -n '^youtube-vis.AP$' | cut -d: -f1"),
+                 0);
+    int col = atoi(g_out);
+    CHECK_MSG(col > 0, "no youtube-vis.AP column");
+    CHECK_EQ_INT(sh("sed -n 2p vrep/report.csv | cut -d, -f%d", col), 0);
+    CHECK_MSG(!strncmp(g_out, ap, strlen(ap)), "report AP '%s', /metrics %s", g_out, ap);
     merge_archive_metrics_free(&ref);
     merge_archive_metrics_free(&m);
 
@@ -434,6 +480,13 @@ static void test_youtube_vis(void) {
     m = read_metrics("visbad");
     CHECK(m == NULL);
     merge_archive_metrics_free(&m);
+    // Once the ground truth is readable, `pcan sweep report` evaluates the archive itself: the
+    // same AP as the run's /metrics.
+    CHECK_MSG(sh("cp vis/instances.json vbad/ && '%s' sweep report out/visbad.h5 --out vrep2 "
+                 "--metric AP", test_pcan()) == 0, "%s", g_out);
+    CHECK_MSG(!strstr(g_out, "no metrics"), "%s", g_out);
+    CHECK_EQ_INT(sh("sed -n 2p vrep2/report.csv | cut -d, -f%d", col), 0);
+    CHECK_MSG(!strncmp(g_out, ap, strlen(ap)), "evaluated AP '%s', /metrics %s", g_out, ap);
 }
 
 int main(void) {
@@ -450,6 +503,7 @@ int main(void) {
     TEST_RUN(test_resume_and_merge);
     TEST_RUN(test_bdd100k);
     TEST_RUN(test_metric_classes);
+    TEST_RUN(test_class_map);
     TEST_RUN(test_no_metrics);
     TEST_RUN(test_bad_ground_truth);
     TEST_RUN(test_youtube_vis);
