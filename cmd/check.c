@@ -1,9 +1,10 @@
-// pcan check JOB.yaml — validate a job file and print the resolved job.
+// pcan check JOB.yaml — validate a job as `pcan run` does before any work (the file, its inputs
+// and outputs, the weights) and print the resolved job.
 #include <string.h>
 
 #include "cmd/cmd.h"
 #include "cmd/job.h"
-#include "runtime/h5util.h"
+#include "cmd/run.h"
 
 int cmd_check_main(int argc, char **argv) {
     const char *path = NULL;
@@ -20,10 +21,9 @@ int cmd_check_main(int argc, char **argv) {
             path = argv[i];
     }
     if (!path) return cmd_usage_error("check", "missing JOB.yaml");
-    rt_h5_quiet();
     cmd_job job;
-    rt_status st = cmd_job_load(path, &job);
-    if (st == RT_OK) st = cmd_job_validate(&job);
+    cmd_weights_id id;
+    rt_status st = cmd_run_preflight(path, &job, &id);
     if (st != RT_OK) {
         fprintf(stderr, "pcan check: %s\n", rt_error());
         cmd_job_free(&job);

@@ -40,22 +40,12 @@ typedef struct run_opts {
     bool verbose, retry_failed, merge_only;
 } run_opts;
 
-// The weights' identity, read by rank 0 and broadcast: what the resume hash and the archive's
-// attributes need, without loading the tensors.
-typedef struct identity {
-    char sha256[RT_SHA256_HEX_LEN + 1];
-    char name[RT_MODEL_NAME_MAX];
-    int n_classes;
-    char classes[RT_MODEL_MAX_CLASSES][RT_MODEL_NAME_MAX];
-} identity;
-
-// The class names as the string list shard/ and merge/ take; `out` has RT_MODEL_MAX_CLASSES.
-static size_t identity_classes(const identity *id, const char **out) {
+size_t cmd_weights_id_classes(const cmd_weights_id *id, const char **out) {
     for (int i = 0; i < id->n_classes; i++) out[i] = id->classes[i];
     return (size_t)id->n_classes;
 }
 
-static rt_status read_identity(const char *path, identity *id) {
+rt_status cmd_weights_id_read(const char *path, cmd_weights_id *id) {
     memset(id, 0, sizeof *id);
     rt_status st = rt_sha256_file_hex(path, id->sha256);
     if (st != RT_OK) return st;
@@ -145,26 +135,29 @@ static int parse_args(int argc, char **argv, run_opts *o, bool print) {
     return 0;
 }
 
+rt_status cmd_run_preflight(const char *path, cmd_job *job, cmd_weights_id *id) {
+    rt_h5_quiet();
+    rt_status st = cmd_job_load(path, job);
+    if (st == RT_OK) st = cmd_job_validate(job);
+    if (st == RT_OK) {
+        st = cmd_weights_id_read(job->model.weights, id);
+        if (st != RT_OK) rt_error_wrap(RT_ERR_CONFIG, "model.weights");
+    }
+    if (st == RT_OK) {
+        const char *classes[RT_MODEL_MAX_CLASSES];
+        st = cmd_job_check_classes(job, classes, cmd_weights_id_classes(id, classes));
+    }
+    return st;
+}
+
 // Rank 0 loads and validates; everyone else parses the broadcast text, so all ranks hold the
 // same job. Collective; the status is agreed.
-static rt_status load_job(const run_opts *o, cmd_job *job, identity *idn, MPI_Comm comm) {
+static rt_status load_job(const run_opts *o, cmd_job *job, cmd_weights_id *idn, MPI_Comm comm) {
     int rank;
     MPI_Comm_rank(comm, &rank);
     rt_status st = RT_OK;
     cmd_job_defaults(job);
-    if (rank == 0) {
-        rt_h5_quiet();
-        st = cmd_job_load(o->job_path, job);
-        if (st == RT_OK) st = cmd_job_validate(job);
-        if (st == RT_OK) {
-            st = read_identity(job->model.weights, idn);
-            if (st != RT_OK) rt_error_wrap(RT_ERR_CONFIG, "model.weights");
-        }
-        if (st == RT_OK) {
-            const char *classes[RT_MODEL_MAX_CLASSES];
-            st = cmd_job_check_classes(job, classes, identity_classes(idn, classes));
-        }
-    }
+    if (rank == 0) st = cmd_run_preflight(o->job_path, job, idn);
     st = shard_mpi_agree(st, comm);
     if (st != RT_OK) return st;
     if (MPI_Bcast(idn, (int)sizeof *idn, MPI_BYTE, 0, comm) != MPI_SUCCESS)
@@ -210,7 +203,7 @@ static void metrics_free(run_metrics *rm) {
 // Collective: opens the dataset on every rank when metrics are wanted. `enabled: auto` skips
 // quietly when the dataset has no ground truth and with a warning when it cannot be read;
 // `enabled: true` makes those an error (returned; the archive is still written).
-static rt_status metrics_prepare(const char *me, const cmd_job *job, const identity *idn,
+static rt_status metrics_prepare(const char *me, const cmd_job *job, const cmd_weights_id *idn,
                                  bool verbose, run_metrics *rm, MPI_Comm comm) {
     int rank;
     MPI_Comm_rank(comm, &rank);
@@ -224,7 +217,7 @@ static rt_status metrics_prepare(const char *me, const cmd_job *job, const ident
     shard_dataset_params p = cmd_job_dataset_params(job);
     p.require_sources = false;
     const char *classes[RT_MODEL_MAX_CLASSES];
-    size_t nc = identity_classes(idn, classes);
+    size_t nc = cmd_weights_id_classes(idn, classes);
     rt_status st = cmd_job_dataset_init(job, &p, classes, nc, &rm->ds);
     st = shard_mpi_agree(st, comm);
     size_t with_gt = 0;
@@ -323,11 +316,11 @@ static int metrics_report(const char *me, const cmd_job *job, const run_metrics 
     return rc;
 }
 
-static rt_status do_merge(const cmd_job *job, const identity *idn, const char *config,
+static rt_status do_merge(const cmd_job *job, const cmd_weights_id *idn, const char *config,
                           const shard_plan *plan, run_metrics *rm, MPI_Comm comm,
                           merge_archive_stats *ms) {
     const char *classes[RT_MODEL_MAX_CLASSES];
-    size_t n_classes = identity_classes(idn, classes);
+    size_t n_classes = cmd_weights_id_classes(idn, classes);
     const char **ids = NULL;
     rt_status st = RT_OK;
     if (plan) {
@@ -420,7 +413,7 @@ static int run_collective(const run_opts *o, const cmd_run_hooks *hooks, MPI_Com
     MPI_Comm_size(comm, &size);
     const char *me = o->merge_only ? "pcan merge" : "pcan run";
     cmd_job job;
-    identity idn;
+    cmd_weights_id idn;
     shard_plan plan;
     shard_plan_init(&plan);
     int rc = CMD_EXIT_OK;

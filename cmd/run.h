@@ -21,6 +21,8 @@
 #define PCAN_CMD_RUN_H
 
 #include "cmd/job.h"
+#include "runtime/model_config.h"
+#include "runtime/sha256.h"
 #include "shard/coord.h"
 #include "shard/plan.h"
 #include "shard/video.h"
@@ -42,6 +44,26 @@ typedef struct cmd_run_hooks {
 // `pcan run` with the given hooks; argv[0] is "run". Initialises and finalises MPI when it is
 // not initialised yet (a test that re-executes itself under mpirun calls it like this).
 int cmd_run(int argc, char **argv, const cmd_run_hooks *hooks);
+
+// The weights' identity, without loading the tensors: what the resume hash and the archive's
+// attributes need (rank 0 reads it and broadcasts it as bytes: no pointers).
+typedef struct cmd_weights_id {
+    char sha256[RT_SHA256_HEX_LEN + 1];
+    char name[RT_MODEL_NAME_MAX];
+    int n_classes;
+    char classes[RT_MODEL_MAX_CLASSES][RT_MODEL_NAME_MAX];
+} cmd_weights_id;
+
+// Reads the file's sha256, `name` and config's classes. RT_ERR_IO / RT_ERR_FORMAT naming it.
+rt_status cmd_weights_id_read(const char *path, cmd_weights_id *id);
+// The class names as the string list shard/ and merge/ take; `out` has RT_MODEL_MAX_CLASSES.
+size_t cmd_weights_id_classes(const cmd_weights_id *id, const char **out);
+
+// Everything `pcan run` checks before any work, also what `pcan check` runs: loads the job
+// (cmd_job_load; `job` is the caller's to free, also on failure), validates it against the file
+// system, reads the weights' identity and checks dataset.classes against their classes.
+// RT_ERR_CONFIG / RT_ERR_IO with the message to print.
+rt_status cmd_run_preflight(const char *path, cmd_job *job, cmd_weights_id *id);
 
 // The canonical text of the job's model.* keys and dataset.format that the resume hash covers
 // (see shard/plan.h), into buf (truncated to cap).

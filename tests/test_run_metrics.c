@@ -242,6 +242,9 @@ static void test_class_map(void) {
                           "model (");
     CHECK(!exists("out/badmap.h5.spool"));
     CHECK(!exists("out/badmap.h5"));
+    rc = run(0, "check", "badmap"); // what `pcan check` says of it
+    CHECK_MSG(rc == 2, "rc %d: %s", rc, g_out);
+    CHECK_CONTAINS(g_out, "dataset.classes.bicycle: 'bike' is not a class of the model (");
 }
 
 static void test_no_metrics(void) {
