@@ -411,16 +411,7 @@ static void test_bdd_table_layout(void) {
 
 enum { H = 6, W = 8 };
 
-static void rect_str(char *s, size_t cap, int y0, int y1, int x0, int x1) {
-    uint8_t m[H * W] = {0};
-    for (int y = y0; y <= y1; y++)
-        for (int x = x0; x <= x1; x++) m[y * W + x] = 1;
-    rt_rle r;
-    rt_rle_init(&r);
-    CHECK_EQ_INT(rt_rle_encode(&r, m, H, W), RT_OK);
-    CHECK(rt_rle_to_string(&r, s, cap) < cap);
-    rt_rle_free(&r);
-}
+#define rect_str(s, cap, ...) test_rect_rle(s, cap, H, W, __VA_ARGS__)
 
 static void test_youtube_vis_tiny(void) {
     // METRICS.md §5: GT A (category 1) a 2×2 block moving right; GT B (category 2) 2×2 in frames

@@ -267,27 +267,39 @@ static void test_no_metrics(void) {
     }
 }
 
+// Job `name` over `dataset` whose ground truth cannot be read, run on 2 ranks against the spool
+// of archive `spool_of` (its `done` videos are not recomputed): the archive is written without
+// /metrics or report, the error names `file`, exit 1.
+static void check_unreadable_gt(const char *name, const char *dataset, const char *spool_of,
+                                const char *metrics, int done, const char *file) {
+    char path[4400], text[8192], rel[256];
+    snprintf(path, sizeof path, "%s/%s.yaml", g_dir, name);
+    snprintf(text, sizeof text,
+             "dataset: %s\nmodel: {weights: %s}\noutput: {archive: out/%s.h5, spool: "
+             "out/%s.h5.spool}\nrun: {threads_per_rank: 1}\nmetrics: %s\n",
+             dataset, g_weights, name, spool_of, metrics);
+    test_write_text(path, text);
+    int rc = run(2, "run", name);
+    CHECK_MSG(rc == 1, "%s: rc %d: %s", name, rc, g_out);
+    snprintf(text, sizeof text, "0 to run, %d already done", done);
+    CHECK_CONTAINS(g_out, text);
+    CHECK_CONTAINS(g_out, file);
+    CHECK_CONTAINS(g_out, "the archive has no /metrics");
+    snprintf(rel, sizeof rel, "out/%s.h5", name);
+    CHECK(exists(rel));
+    snprintf(rel, sizeof rel, "out/%s.report.json", name);
+    CHECK(!exists(rel));
+    merge_archive_metrics *m = read_metrics(name);
+    CHECK(m == NULL);
+    merge_archive_metrics_free(&m);
+}
+
 static void test_bad_ground_truth(void) {
     // A copy of the dataset with one annotation file garbled, run against np1's spool (nothing is
     // recomputed): the archive is written without /metrics, the error names the file, exit 1.
     CHECK_EQ_INT(sh("cp -r data bad && echo 'garbage line' >> bad/instances_txt/0002.txt"), 0);
-    char path[4400], text[8192];
-    snprintf(path, sizeof path, "%s/badgt.yaml", g_dir);
-    snprintf(text, sizeof text,
-             "dataset: {format: synth, root: bad}\nmodel: {weights: %s}\n"
-             "output: {archive: out/badgt.h5, spool: out/np1.h5.spool}\n"
-             "run: {threads_per_rank: 1}\nmetrics: {enabled: true}\n", g_weights);
-    test_write_text(path, text);
-    int rc = run(2, "run", "badgt");
-    CHECK_MSG(rc == 1, "rc %d: %s", rc, g_out);
-    CHECK_CONTAINS(g_out, "0 to run, 5 already done");
-    CHECK_CONTAINS(g_out, "0002.txt");
-    CHECK_CONTAINS(g_out, "the archive has no /metrics");
-    CHECK(exists("out/badgt.h5"));
-    CHECK(!exists("out/badgt.report.json"));
-    merge_archive_metrics *m = read_metrics("badgt");
-    CHECK(m == NULL);
-    merge_archive_metrics_free(&m);
+    check_unreadable_gt("badgt", "{format: synth, root: bad}", "np1", "{enabled: true}", 5,
+                        "0002.txt");
 }
 
 // ---- youtube-vis ------------------------------------------------------------------------------
@@ -466,23 +478,8 @@ static void test_youtube_vis(void) {
     // against vis2's spool on 2 ranks: the archive without /metrics, the error, exit 1.
     CHECK_EQ_INT(sh("mkdir vbad && cp -r vis/JPEGImages vbad/ && sed 's/\"counts\":\"[^\"]*\"/"
                     "\"counts\":\"!!\"/' vis/instances.json > vbad/instances.json"), 0);
-    char text[8192];
-    snprintf(path, sizeof path, "%s/visbad.yaml", g_dir);
-    snprintf(text, sizeof text,
-             "dataset: {format: youtube-vis, root: vbad}\nmodel: {weights: %s}\n"
-             "output: {archive: out/visbad.h5, spool: out/vis2.h5.spool}\n"
-             "run: {threads_per_rank: 1}\nmetrics: {protocol: youtube-vis}\n", g_weights);
-    test_write_text(path, text);
-    rc = run(2, "run", "visbad");
-    CHECK_MSG(rc == 1, "rc %d: %s", rc, g_out);
-    CHECK_CONTAINS(g_out, "0 to run, 3 already done");
-    CHECK_CONTAINS(g_out, "instances.json");
-    CHECK_CONTAINS(g_out, "the archive has no /metrics");
-    CHECK(exists("out/visbad.h5"));
-    CHECK(!exists("out/visbad.report.json"));
-    m = read_metrics("visbad");
-    CHECK(m == NULL);
-    merge_archive_metrics_free(&m);
+    check_unreadable_gt("visbad", "{format: youtube-vis, root: vbad}", "vis2",
+                        "{protocol: youtube-vis}", 3, "instances.json");
     // Once the ground truth is readable, `pcan sweep report` evaluates the archive itself: the
     // same AP as the run's /metrics.
     CHECK_MSG(sh("cp vis/instances.json vbad/ && '%s' sweep report out/visbad.h5 --out vrep2 "

@@ -23,16 +23,7 @@ static char out[1 << 16];
 #define sh(...) test_run_in(dir, out, sizeof out, __VA_ARGS__)
 
 // The COCO string of the rectangle rows y0..y1, columns x0..x1 of an H x W mask.
-static void rect(char *s, size_t cap, int y0, int y1, int x0, int x1) {
-    uint8_t m[H * W] = {0};
-    for (int y = y0; y <= y1; y++)
-        for (int x = x0; x <= x1; x++) m[y * W + x] = 1;
-    rt_rle r;
-    rt_rle_init(&r);
-    CHECK_EQ_INT(rt_rle_encode(&r, m, H, W), RT_OK);
-    CHECK(rt_rle_to_string(&r, s, cap) < cap);
-    rt_rle_free(&r);
-}
+#define rect(s, cap, ...) test_rect_rle(s, cap, H, W, __VA_ARGS__)
 
 static void rle_json(char *s, size_t cap, int y0, int y1, int x0, int x1) {
     char c[64];

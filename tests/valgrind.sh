@@ -42,6 +42,8 @@ check run 0 "$PCAN" run "$W/job.yaml"
 check info 0 "$PCAN" info "$W/out.h5"
 check eval 0 "$PCAN" eval --gt "$W/ds" --format synth --results "$W/out.h5" --json "$W/ev.json"
 check export 0 "$PCAN" export "$W/out.h5" --format mots20 --out "$W/mots20"
+check exportvis 0 "$PCAN" export "$W/out.h5" --format youtube-vis --out "$W/vis"
+check sweeprep 0 "$PCAN" sweep report "$W/out.h5" --out "$W/rep"
 check render 0 "$PCAN" render "$W/out.h5" --video "${video%.mp4}" --out "$W/r.mp4" \
     --contact-sheet "$W/r.png"
 check infer 0 "$PCAN" infer "$W/ds/videos/$video" --weights "$ROOT/tests/fixtures/tiny.weights.h5" \

@@ -1,11 +1,13 @@
 #include "tests/common/archive_util.h"
 
 #include <mpi.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "merge/archive.h"
+#include "runtime/rle.h"
 #include "shard/plan.h"
 #include "shard/spool.h"
 
@@ -23,6 +25,19 @@ struct test_archive {
 static void die(const char *what) {
     fprintf(stderr, "test_archive: %s: %s\n", what, rt_error());
     abort();
+}
+
+void test_rect_rle(char *s, size_t cap, int h, int w, int y0, int y1, int x0, int x1) {
+    uint8_t *m = calloc((size_t)h * (size_t)w, 1);
+    if (!m) abort();
+    for (int y = y0; y <= y1; y++)
+        for (int x = x0; x <= x1; x++) m[y * w + x] = 1;
+    rt_rle r;
+    rt_rle_init(&r);
+    if (rt_rle_encode(&r, m, h, w) != RT_OK) die("rle");
+    if (rt_rle_to_string(&r, s, cap) >= cap) abort();
+    rt_rle_free(&r);
+    free(m);
 }
 
 static void finalize(void) {

@@ -27,4 +27,8 @@ void test_archive_frame(test_archive *a, int frame, const rt_result *items, int 
 // Commits the last video and writes the archive (the spool stays at <path>.spool).
 void test_archive_end(test_archive **a);
 
+// The COCO compressed RLE string of the rectangle rows y0..y1, columns x0..x1 (inclusive) of an
+// h x w mask, into s (aborts when it does not fit).
+void test_rect_rle(char *s, size_t cap, int h, int w, int y0, int y1, int x0, int x1);
+
 #endif
