@@ -18,7 +18,7 @@ typedef struct eval_opts {
     bool per_video;
 } eval_opts;
 
-// Per-video results kept for the TrackEval sequence rows (--per-video).
+// Per-video results kept for the TrackEval sequence rows (--per-video, --summaries).
 typedef struct seq_store {
     merge_video_result *res;
     char **names;
@@ -45,14 +45,14 @@ static void on_video(void *ctx, const char *video, const merge_metrics_params *m
         char **names = res ? rt_realloc(s->names, cap * sizeof *names) : NULL;
         if (names) s->names = names;
         if (!res || !names) {
-            s->st = rt_error_set(RT_ERR_NOMEM, "--per-video: %zu videos", cap);
+            s->st = rt_error_set(RT_ERR_NOMEM, "per-video results: %zu videos", cap);
             return;
         }
         s->cap = cap;
     }
     size_t len = strlen(video) + 1;
     if (!(s->names[s->n] = rt_malloc(len))) {
-        s->st = rt_error_set(RT_ERR_NOMEM, "--per-video");
+        s->st = rt_error_set(RT_ERR_NOMEM, "per-video results");
         return;
     }
     memcpy(s->names[s->n], video, len);
@@ -71,9 +71,13 @@ static int report(const eval_opts *o, const merge_eval_summary *s, const seq_sto
     }
     merge_report_table t;
     merge_report_table_make(s, &t);
+    // Sequence rows are printed with --per-video only; the detailed CSVs always have them.
     merge_report_print_sequences(stdout, &t, s, (const char *const *)seqs->names, seqs->res,
-                                 seqs->n);
-    if (o->summaries && merge_report_write_summaries(o->summaries, &t, s) != RT_OK) {
+                                 o->per_video ? seqs->n : 0);
+    if (o->summaries && (merge_report_write_summaries(o->summaries, &t, s) != RT_OK ||
+                         merge_report_write_detailed(o->summaries, &t, s,
+                                                     (const char *const *)seqs->names, seqs->res,
+                                                     seqs->n) != RT_OK)) {
         fprintf(stderr, "pcan eval: --summaries: %s\n", rt_error());
         return CMD_EXIT_USAGE; // an unwritable output
     }
@@ -145,7 +149,9 @@ static int run_eval(eval_opts *o, const cmd_job *job) {
     }
     merge_eval_params ep = merge_eval_default_params(o->protocol);
     ep.log = stderr;
-    if (o->per_video && o->protocol == MERGE_PROTOCOL_TRACKEVAL) {
+    // The sequence results (~20 KB a video) for the printed sequence rows and for the
+    // detailed CSVs next to the summaries.
+    if ((o->per_video || o->summaries) && o->protocol == MERGE_PROTOCOL_TRACKEVAL) {
         ep.on_video = on_video;
         ep.ctx = &seqs;
     }

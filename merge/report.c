@@ -3,6 +3,8 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "runtime/fsutil.h"
@@ -187,6 +189,252 @@ rt_status merge_report_write_summaries(const char *dir, const merge_report_table
     return RT_OK;
 }
 
+// TrackEval row r of the table (classes, cls_comb_cls_av, cls_comb_det_av) with its α arrays.
+static void te_full_row(const merge_eval_summary *s, size_t r, merge_te_row *row) {
+    const merge_totals *tot = &s->totals;
+    size_t nc = tot->params.n_classes;
+    if (r < nc) {
+        merge_totals_te_row(tot, r, row);
+    } else if (r == nc) {
+        merge_te_row rows[MERGE_MAX_CLASSES];
+        for (size_t c = 0; c < nc; c++) merge_totals_te_row(tot, c, &rows[c]);
+        merge_te_class_average(rows, nc, false, row);
+    } else {
+        merge_totals_te_det_average(tot, row);
+    }
+}
+
+// ---- TrackEval's <class>_detailed.csv ---------------------------------------------------------
+
+void merge_report_format_repr(double x, char *out, size_t cap) {
+    if (isnan(x)) {
+        snprintf(out, cap, "nan");
+        return;
+    }
+    if (isinf(x) || x == 0) {
+        snprintf(out, cap, "%s", isinf(x) ? (x > 0 ? "inf" : "-inf") : signbit(x) ? "-0.0" : "0.0");
+        return;
+    }
+    // The fewest significant digits that read back as x: the correctly rounded P-digit decimal
+    // is the closest one to x, so it reads back whenever any P-digit decimal does.
+    char e[40];
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(e, sizeof e, "%.*e", prec - 1, x);
+        if (strtod(e, NULL) == x) break;
+    }
+    char dig[24];
+    size_t nd = 0;
+    const char *p = e + (e[0] == '-');
+    for (; *p && *p != 'e'; p++)
+        if (*p != '.') dig[nd++] = *p;
+    dig[nd] = '\0';
+    int ex = atoi(p + 1); // x = 0.dig × 10^(ex+1); minimal, so dig has no trailing zero
+    char buf[64];
+    size_t n = 0;
+    if (x < 0) buf[n++] = '-';
+    if (ex < -4 || ex >= 16) {
+        // float_repr_style 'short': scientific outside 1e-4 <= |x| < 1e16, exponent of 2+ digits.
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%c%s%s", dig[0], nd > 1 ? "." : "", dig + 1);
+        snprintf(buf + n, sizeof buf - n, "e%c%02d", ex < 0 ? '-' : '+', ex < 0 ? -ex : ex);
+    } else if (ex < 0) {
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "0.");
+        for (int i = -1; i > ex; i--) buf[n++] = '0';
+        snprintf(buf + n, sizeof buf - n, "%s", dig);
+    } else {
+        for (int i = 0; i <= ex; i++) buf[n++] = (size_t)i < nd ? dig[i] : '0';
+        snprintf(buf + n, sizeof buf - n, ".%s", (size_t)ex + 1 < nd ? dig + ex + 1 : "0");
+    }
+    snprintf(out, cap, "%s", buf);
+}
+
+// How TrackEval's value of a column is typed, which decides how csv prints it (repr for a float,
+// str for an int: "0.0" against "0"). A sequence where the class has no result or no GT
+// ("early": eval_sequence returns before its final fields) keeps the int 0 it initialised most
+// floats with; Frag is numpy's float after a full evaluation; MOTP_sum grows a float only from a
+// matched frame; sums keep int only while every term is an int.
+typedef enum detailed_kind {
+    DK_FLOAT,   // always a float
+    DK_COMPUTED, // a float, the int 0 on an early sequence row
+    DK_INT,
+    DK_FRAG,
+    DK_MOTP_SUM,
+} detailed_kind;
+
+typedef struct detailed_col {
+    const char *name;
+    size_t off;
+    bool is_int; // int64_t in merge_te_row, else double
+    detailed_kind kind;
+} detailed_col;
+
+#define DF(name, f, kind) {name, offsetof(merge_te_row, f), false, kind}
+#define DI(name, f) {name, offsetof(merge_te_row, f), true, DK_INT}
+// The metrics' float_fields + integer_fields (HOTA, CLEAR, Identity, Count); HOTA's per-α arrays
+// sit between HOTA's fields and CLEAR's (detailed_arrays).
+static const detailed_col detailed_hota[] = {
+    DF("HOTA(0)", HOTA0, DK_COMPUTED), DF("LocA(0)", LocA0, DK_FLOAT),
+    DF("HOTALocA(0)", HOTALocA0, DK_COMPUTED),
+};
+static const detailed_col detailed_rest[] = {
+    DF("MOTA", MOTA, DK_COMPUTED),   DF("MOTP", MOTP, DK_COMPUTED),
+    DF("MODA", MODA, DK_COMPUTED),   DF("CLR_Re", CLR_Re, DK_COMPUTED),
+    DF("CLR_Pr", CLR_Pr, DK_COMPUTED), DF("MTR", MTR, DK_COMPUTED),
+    DF("PTR", PTR, DK_COMPUTED),     DF("MLR", MLR, DK_FLOAT),
+    DF("sMOTA", sMOTA, DK_COMPUTED), DF("CLR_F1", CLR_F1, DK_COMPUTED),
+    DF("FP_per_frame", FP_per_frame, DK_COMPUTED), DF("MOTAL", MOTAL, DK_COMPUTED),
+    DF("MOTP_sum", MOTP_sum, DK_MOTP_SUM),
+    DI("CLR_TP", CLR_TP), DI("CLR_FN", CLR_FN), DI("CLR_FP", CLR_FP), DI("IDSW", IDSW),
+    DI("MT", MT), DI("PT", PT), DI("ML", ML), {"Frag", offsetof(merge_te_row, Frag), true, DK_FRAG},
+    DI("CLR_Frames", CLR_Frames),
+    DF("IDF1", IDF1, DK_COMPUTED), DF("IDR", IDR, DK_COMPUTED), DF("IDP", IDP, DK_COMPUTED),
+    DI("IDTP", IDTP), DI("IDFN", IDFN), DI("IDFP", IDFP),
+    DI("Dets", Dets), DI("GT_Dets", GT_Dets), DI("IDs", IDs), DI("GT_IDs", GT_IDs),
+};
+#undef DF
+#undef DI
+
+// HOTA's float_array_fields + integer_array_fields: <name>___<int(100·α)>, then <name>___AUC
+// (np.mean of the array: the row's mean field; for the integer arrays, whose sum is exact, the
+// sum / 19). Every cell is a float.
+static const struct {
+    const char *name;
+    size_t off, mean_off; // mean_off: SIZE_MAX for the int64_t arrays
+} detailed_arrays[] = {
+#define DA(f, a) {#f, offsetof(merge_te_row, a), offsetof(merge_te_row, f)}
+    DA(HOTA, a_HOTA),   DA(DetA, a_DetA),   DA(AssA, a_AssA),   DA(DetRe, a_DetRe),
+    DA(DetPr, a_DetPr), DA(AssRe, a_AssRe), DA(AssPr, a_AssPr), DA(LocA, a_LocA),
+    DA(OWTA, a_OWTA),
+#undef DA
+    {"HOTA_TP", offsetof(merge_te_row, HOTA_TP), SIZE_MAX},
+    {"HOTA_FN", offsetof(merge_te_row, HOTA_FN), SIZE_MAX},
+    {"HOTA_FP", offsetof(merge_te_row, HOTA_FP), SIZE_MAX},
+};
+
+// The types of one row's values (detailed_kind).
+typedef struct detailed_types {
+    bool early, frag_float, motp_sum_float;
+} detailed_types;
+
+static double row_double(const merge_te_row *r, size_t off) {
+    double x;
+    memcpy(&x, (const char *)r + off, sizeof x);
+    return x;
+}
+
+static int64_t row_int(const merge_te_row *r, size_t off) {
+    int64_t v;
+    memcpy(&v, (const char *)r + off, sizeof v);
+    return v;
+}
+
+static void detailed_cell(FILE *f, const merge_te_row *r, const detailed_col *c,
+                          const detailed_types *ty) {
+    bool as_int = c->kind == DK_INT || (c->kind == DK_COMPUTED && ty->early) ||
+                  (c->kind == DK_FRAG && !ty->frag_float) ||
+                  (c->kind == DK_MOTP_SUM && !ty->motp_sum_float);
+    double x = c->is_int ? (double)row_int(r, c->off) : row_double(r, c->off);
+    char cell[64];
+    if (as_int && c->is_int) snprintf(cell, sizeof cell, "%lld", (long long)row_int(r, c->off));
+    else if (as_int) snprintf(cell, sizeof cell, "%.0f", x); // TrackEval's int 0
+    else merge_report_format_repr(x, cell, sizeof cell);
+    fprintf(f, ",%s", cell);
+}
+
+// csv.writer's QUOTE_MINIMAL for a sequence name.
+static void csv_field(FILE *f, const char *s) {
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"') fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static void detailed_line(FILE *f, const char *name, const merge_te_row *r,
+                          const detailed_types *ty) {
+    csv_field(f, name);
+    for (size_t i = 0; i < RT_COUNTOF(detailed_hota); i++) detailed_cell(f, r, &detailed_hota[i], ty);
+    char cell[64];
+    for (size_t k = 0; k < RT_COUNTOF(detailed_arrays); k++) {
+        size_t off = detailed_arrays[k].off, mean_off = detailed_arrays[k].mean_off;
+        double sum = 0;
+        for (size_t a = 0; a < MERGE_HOTA_ALPHAS; a++) {
+            double x = mean_off == SIZE_MAX ? (double)row_int(r, off + a * sizeof(int64_t))
+                                            : row_double(r, off + a * sizeof(double));
+            sum += x;
+            merge_report_format_repr(x, cell, sizeof cell);
+            fprintf(f, ",%s", cell);
+        }
+        merge_report_format_repr(mean_off == SIZE_MAX ? sum / MERGE_HOTA_ALPHAS
+                                                      : row_double(r, mean_off),
+                                 cell, sizeof cell);
+        fprintf(f, ",%s", cell);
+    }
+    for (size_t i = 0; i < RT_COUNTOF(detailed_rest); i++) detailed_cell(f, r, &detailed_rest[i], ty);
+    fputs("\r\n", f);
+}
+
+static void detailed_header(FILE *f) {
+    fputs("seq", f);
+    for (size_t i = 0; i < RT_COUNTOF(detailed_hota); i++) fprintf(f, ",%s", detailed_hota[i].name);
+    for (size_t k = 0; k < RT_COUNTOF(detailed_arrays); k++) {
+        for (size_t a = 0; a < MERGE_HOTA_ALPHAS; a++)
+            fprintf(f, ",%s___%d", detailed_arrays[k].name, (int)(100 * merge_hota_alpha(a)));
+        fprintf(f, ",%s___AUC", detailed_arrays[k].name);
+    }
+    for (size_t i = 0; i < RT_COUNTOF(detailed_rest); i++) fprintf(f, ",%s", detailed_rest[i].name);
+    fputs("\r\n", f);
+}
+
+rt_status merge_report_write_detailed(const char *dir, const merge_report_table *t,
+                                      const merge_eval_summary *s, const char *const *names,
+                                      const merge_video_result *seqs, size_t n_seqs) {
+    if (t->protocol != MERGE_PROTOCOL_TRACKEVAL) return RT_OK;
+    size_t nc = s->totals.params.n_classes;
+    // A class's COMBINED Frag is a float once one of its sequences was fully evaluated; the
+    // class combinations sum the classes' Frag.
+    bool class_frag_float[MERGE_MAX_CLASSES] = {false}, any_frag_float = false;
+    for (size_t c = 0; c < nc; c++) {
+        for (size_t q = 0; q < n_seqs; q++) class_frag_float[c] |= !seqs[q].te[c].early;
+        any_frag_float |= class_frag_float[c];
+    }
+    for (size_t r = 0; r < t->n_rows; r++) {
+        if (!te_row_printed(t, s, r)) continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s_detailed.csv", dir, t->row_name[r]);
+        rt_atomic_file af;
+        rt_status st = rt_atomic_open(&af, path);
+        if (st != RT_OK) return st;
+        detailed_header(af.f);
+        merge_te_row row;
+        detailed_types ty;
+        // Combined classes have no sequence rows in TrackEval.
+        for (size_t q = 0; r < nc && q < n_seqs; q++) {
+            merge_video_te_row(&seqs[q], r, &row);
+            ty.early = seqs[q].te[r].early != 0;
+            ty.frag_float = !ty.early;
+            ty.motp_sum_float = row.CLR_TP > 0;
+            detailed_line(af.f, names[q], &row, &ty);
+        }
+        te_full_row(s, r, &row);
+        ty.early = false;
+        ty.frag_float = r < nc ? class_frag_float[r] : any_frag_float;
+        // cls_comb_cls_av takes np.mean of MOTP_sum; the others sum it.
+        ty.motp_sum_float = r == nc || row.CLR_TP > 0;
+        detailed_line(af.f, "COMBINED", &row, &ty);
+        if (ferror(af.f)) {
+            rt_atomic_abort(&af);
+            return rt_error_set(RT_ERR_IO, "%s: write failed", path);
+        }
+        if ((st = rt_atomic_commit(&af)) != RT_OK) return st;
+    }
+    return RT_OK;
+}
+
 // ---- scalabel (pandas DataFrame.to_string) and YTVOSeval ---------------------------------------
 
 // A cell as pandas formats it (DataFrame.to_string with float_format): floats through the
@@ -271,21 +519,6 @@ void merge_report_print(FILE *f, const merge_report_table *t, const merge_eval_s
 }
 
 // ---- JSON -------------------------------------------------------------------------------------
-
-// TrackEval row r of the table (classes, cls_comb_cls_av, cls_comb_det_av) with its α arrays.
-static void te_full_row(const merge_eval_summary *s, size_t r, merge_te_row *row) {
-    const merge_totals *tot = &s->totals;
-    size_t nc = tot->params.n_classes;
-    if (r < nc) {
-        merge_totals_te_row(tot, r, row);
-    } else if (r == nc) {
-        merge_te_row rows[MERGE_MAX_CLASSES];
-        for (size_t c = 0; c < nc; c++) merge_totals_te_row(tot, c, &rows[c]);
-        merge_te_class_average(rows, nc, false, row);
-    } else {
-        merge_totals_te_det_average(tot, row);
-    }
-}
 
 static void json_num(FILE *f, double x) {
     if (isfinite(x)) fprintf(f, "%.17g", x);

@@ -33,7 +33,8 @@
 // mMOTP, mIDF1 from AVERAGE; MOTA ... FM from OVERALL). Numbers with %.17g (they read back as
 // the same doubles), NaN and infinities as null.
 //
-// TrackEval's <class>_summary.txt files: merge_report_write_summaries.
+// TrackEval's <class>_summary.txt and <class>_detailed.csv files: merge_report_write_summaries,
+// merge_report_write_detailed.
 //
 // Thread safety: plain functions of their arguments. Not collective. Errors: the writers return
 // RT_ERR_IO naming the path (the file is then not created).
@@ -83,6 +84,25 @@ rt_status merge_report_write_json(const char *path, const merge_report_table *t,
 // protocols. The folder must exist. RT_ERR_IO.
 rt_status merge_report_write_summaries(const char *dir, const merge_report_table *t,
                                        const merge_eval_summary *s);
+
+// trackeval: TrackEval's <dir>/<row>_detailed.csv for every row printed (utils.
+// write_detailed_results with the metrics' detailed_results): a header "seq", HOTA's HOTA(0),
+// LocA(0), HOTALocA(0), its per-α arrays HOTA___5 ... HOTA___95, HOTA___AUC (the mean), ...
+// HOTA_FP___AUC, then CLEAR's, Identity's and Count's fields (276 columns); a row per sequence of
+// the classes (seqs[i] named names[i], all the videos evaluated, in strcmp order as TrackEval
+// sorts them; none for the class combinations) and the COMBINED row. Values are fractions as
+// Python's csv prints them: floats as repr (merge_report_format_repr), ints plain, each value
+// typed as TrackEval's code leaves it (an int 0 where it returns early for a sequence without
+// results or GT, Frag a float after a full evaluation, ...); csv's "\r\n" line ends. Atomic.
+// Nothing for the other protocols. The folder must exist. RT_ERR_IO.
+rt_status merge_report_write_detailed(const char *dir, const merge_report_table *t,
+                                      const merge_eval_summary *s, const char *const *names,
+                                      const merge_video_result *seqs, size_t n_seqs);
+
+// Python's repr(float): the shortest digits that read back as x, positional for
+// 1e-4 <= |x| < 1e16 with at least one decimal ("1.0", "0.0001", "1234.5"), else scientific
+// ("1e-05", "1.5e+16"); "nan", "inf", "-inf".
+void merge_report_format_repr(double x, char *out, size_t cap);
 
 // TrackEval's cell for a float: 100·x as Python's '{:1.5g}' ("nan", "inf", "-inf" as Python
 // spells them).

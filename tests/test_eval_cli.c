@@ -1,8 +1,9 @@
 // pcan eval through the command line on hand-made inputs (no model): the METRICS.md §5 worked
 // example as KITTI MOTS files and an archive (one and two sequences; every JSON field of every
 // class against the library's rows and TrackEval's numbers, as doubles to 1e-9; the tables and
-// <class>_summary.txt exactly as TrackEval prints them), the YouTube-VIS tiny example through
-// --protocol youtube-vis (from the archive and from its youtube-vis export read back), and --job.
+// <class>_summary.txt / <class>_detailed.csv exactly as TrackEval writes them), the YouTube-VIS
+// tiny example through --protocol youtube-vis (from the archive and from its youtube-vis export
+// read back; TrackEval's files for it too), and --job.
 #include <jansson.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -232,16 +233,27 @@ static void test_worked_example_two_sequences(void) {
         json_decref(j);
     }
     // TrackEval's own output on the same files (tests/data/trackeval_tiny), byte for byte: the
-    // tables with the sequence rows and the <class>_summary.txt files.
+    // tables with the sequence rows, the <class>_summary.txt and <class>_detailed.csv files.
     char cwd[4096];
     CHECK(getcwd(cwd, sizeof cwd) != NULL);
     CHECK_MSG(sh("mkdir -p sums && '%s' eval --gt k2 --format kitti-mots --split val --results "
                  "k2/run.h5 --per-video --summaries sums | sed -n '/^HOTA: pcan-car/,/^(masks/p' "
                  "| sed '$d' | sed '$d' > tables.txt && cmp tables.txt "
-                 "'%s/tests/data/trackeval_tiny/tables.txt' && cmp sums/car_summary.txt "
-                 "'%s/tests/data/trackeval_tiny/car_summary.txt' && cmp sums/pedestrian_summary.txt "
-                 "'%s/tests/data/trackeval_tiny/pedestrian_summary.txt'",
-                 test_pcan(), cwd, cwd, cwd) == 0, "not TrackEval's output: %s", out);
+                 "'%s/tests/data/trackeval_tiny/tables.txt' && for f in car_summary.txt "
+                 "pedestrian_summary.txt car_detailed.csv pedestrian_detailed.csv; do cmp sums/$f "
+                 "'%s/tests/data/trackeval_tiny/'$f || exit 1; done",
+                 test_pcan(), cwd, cwd) == 0, "not TrackEval's output: %s", out);
+    // --summaries alone: the detailed files keep their sequence rows, the tables print none.
+    CHECK_MSG(sh("mkdir -p sums2 && '%s' eval --gt k2 --format kitti-mots --split val "
+                 "--results k2/run.h5 --summaries sums2 && for f in car_detailed.csv "
+                 "pedestrian_detailed.csv; do cmp sums2/$f '%s/tests/data/trackeval_tiny/'$f || "
+                 "exit 1; done", test_pcan(), cwd) == 0, "--summaries: %s", out);
+    CHECK(strstr(out, "\n0000 ") == NULL && strstr(out, "\n0001 ") == NULL);
+    CHECK_CONTAINS(out, "\nCOMBINED                           87.659    90.712    84.711    ");
+    // The bdd100k protocol writes no TrackEval files.
+    CHECK_MSG(sh("mkdir -p sums3 && '%s' eval --gt k2 --format kitti-mots --split val "
+                 "--results k2/run.h5 --protocol bdd100k --summaries sums3 && test -z \"$(ls "
+                 "sums3)\"", test_pcan()) == 0, "bdd100k --summaries: %s", out);
 }
 
 // --job: dataset, archive and protocol from the job; a flag overrides; metrics.classes
@@ -486,9 +498,10 @@ static void test_youtube_vis_tiny(void) {
     CHECK_MSG(sh("mkdir -p vsum && '%s' eval --gt vis --format youtube-vis --results vis/run.h5 "
                  "--per-video --summaries vsum | sed -n '/^HOTA: pcan-cat_a/,/^(masks/p' | "
                  "sed '$d' | sed '$d' | cmp - '%s/tests/data/trackeval_ytvis_tiny/tables.txt' && "
-                 "for c in cat_a cat_b cat_c cls_comb_cls_av cls_comb_det_av; do cmp "
-                 "vsum/${c}_summary.txt '%s/tests/data/trackeval_ytvis_tiny/'${c}_summary.txt "
-                 "|| exit 1; done", test_pcan(), cwd, cwd) == 0, "not TrackEval's output: %s", out);
+                 "for c in cat_a cat_b cat_c cls_comb_cls_av cls_comb_det_av; do for k in "
+                 "summary.txt detailed.csv; do cmp vsum/${c}_$k "
+                 "'%s/tests/data/trackeval_ytvis_tiny/'${c}_$k || exit 1; done; done",
+                 test_pcan(), cwd, cwd) == 0, "not TrackEval's output: %s", out);
     // The same two outputs from the youtube-vis export read back (the reference tools' input).
     CHECK_MSG(sh("'%s' export vis/run.h5 --format youtube-vis --out vis/exp --annotations "
                  "vis/instances.json", test_pcan()) == 0, "export: %s", out);
@@ -500,8 +513,8 @@ static void test_youtube_vis_tiny(void) {
                  "vis/exp/results.json --results-format youtube-vis --per-video --summaries xsum "
                  "| sed -n '/^HOTA: pcan-cat_a/,/^(masks/p' | sed '$d' | sed '$d' | cmp - "
                  "'%s/tests/data/trackeval_ytvis_tiny/tables.txt' && for c in cat_a cat_b cat_c "
-                 "cls_comb_cls_av cls_comb_det_av; do cmp xsum/${c}_summary.txt "
-                 "'%s/tests/data/trackeval_ytvis_tiny/'${c}_summary.txt || exit 1; done",
+                 "cls_comb_cls_av cls_comb_det_av; do for k in summary.txt detailed.csv; do cmp "
+                 "xsum/${c}_$k '%s/tests/data/trackeval_ytvis_tiny/'${c}_$k || exit 1; done; done",
                  test_pcan(), cwd, cwd) == 0, "read back: not TrackEval's output: %s", out);
     json_t *j = load_json("vis.json");
     if (j) {
@@ -557,9 +570,34 @@ static void test_number_format(void) {
     CHECK_EQ_STR(s, "nan");
 }
 
+// Python's repr(float) (what csv writes in <class>_detailed.csv); expected strings from
+// Python 3.11's repr.
+static void test_repr_format(void) {
+    static const struct {
+        double x;
+        const char *want;
+    } cases[] = {
+        {100.0, "100.0"}, {1e16, "1e+16"}, {1e-5, "1e-05"}, {0.0001, "0.0001"},
+        {1234567890123456.0, "1234567890123456.0"}, {0.1, "0.1"},
+        {1.0 / 3.0, "0.3333333333333333"}, {5e-324, "5e-324"},
+        {1.7976931348623157e308, "1.7976931348623157e+308"}, {-0.5, "-0.5"},
+        {123.456, "123.456"}, {2.0 / 3.0 * 1e-7, "6.666666666666665e-08"},
+        {1e15, "1000000000000000.0"}, {9999999999999998.0, "9999999999999998.0"},
+        {0.1 + 0.2, "0.30000000000000004"}, {-0.0, "-0.0"}, {0.0, "0.0"},
+        {146.0 / 19.0, "7.684210526315789"}, {1e22, "1e+22"}, {12345678.9, "12345678.9"},
+        {NAN, "nan"}, {INFINITY, "inf"}, {-INFINITY, "-inf"},
+    };
+    char s[64];
+    for (size_t i = 0; i < RT_COUNTOF(cases); i++) {
+        merge_report_format_repr(cases[i].x, s, sizeof s);
+        CHECK_EQ_STR(s, cases[i].want);
+    }
+}
+
 int main(void) {
     snprintf(dir, sizeof dir, "%s", test_tmpdir());
     TEST_RUN(test_number_format);
+    TEST_RUN(test_repr_format);
     TEST_RUN(test_vis_track_rule);
     TEST_RUN(test_worked_example_one_sequence);
     TEST_RUN(test_worked_example_two_sequences);

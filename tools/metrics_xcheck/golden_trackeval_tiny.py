@@ -9,7 +9,7 @@ import numpy as np
 np.float = float; np.int = int; np.bool = bool
 import trackeval
 ec = trackeval.Evaluator.get_default_eval_config()
-ec.update({'USE_PARALLEL': False, 'PRINT_CONFIG': False, 'TIME_PROGRESS': False, 'OUTPUT_DETAILED': False,
+ec.update({'USE_PARALLEL': False, 'PRINT_CONFIG': False, 'TIME_PROGRESS': False, 'OUTPUT_DETAILED': True,
            'PLOT_CURVES': False})
 dc = trackeval.datasets.KittiMOTS.get_default_dataset_config()
 dc.update({'GT_FOLDER': D + '/gt', 'TRACKERS_FOLDER': D + '/trackers', 'SPLIT_TO_EVAL': 'val',
