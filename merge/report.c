@@ -215,13 +215,22 @@ void merge_report_format_repr(double x, char *out, size_t cap) {
         snprintf(out, cap, "%s", isinf(x) ? (x > 0 ? "inf" : "-inf") : signbit(x) ? "-0.0" : "0.0");
         return;
     }
-    // The fewest significant digits that read back as x: the correctly rounded P-digit decimal
-    // is the closest one to x, so it reads back whenever any P-digit decimal does.
+    // The fewest significant digits that read back as x. The correctly rounded P-digit decimal
+    // is the closest one to x, so it reads back whenever any P-digit decimal does, and then so
+    // does the (P+1)-digit one: reading back is monotone in P, and 17 digits always do.
+    // (Literal formats: glibc takes a slow path for "%.*e".)
+    static const char *const efmt[17] = {"%.0e",  "%.1e",  "%.2e",  "%.3e",  "%.4e",  "%.5e",
+                                         "%.6e",  "%.7e",  "%.8e",  "%.9e",  "%.10e", "%.11e",
+                                         "%.12e", "%.13e", "%.14e", "%.15e", "%.16e"};
     char e[40];
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(e, sizeof e, "%.*e", prec - 1, x);
-        if (strtod(e, NULL) == x) break;
+    int lo = 1, hi = 17;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        snprintf(e, sizeof e, efmt[mid - 1], x);
+        if (strtod(e, NULL) == x) hi = mid;
+        else lo = mid + 1;
     }
+    snprintf(e, sizeof e, efmt[lo - 1], x);
     char dig[24];
     size_t nd = 0;
     const char *p = e + (e[0] == '-');
@@ -361,12 +370,14 @@ static void detailed_line(FILE *f, const char *name, const merge_te_row *r,
     char cell[64];
     for (size_t k = 0; k < RT_COUNTOF(detailed_arrays); k++) {
         size_t off = detailed_arrays[k].off, mean_off = detailed_arrays[k].mean_off;
-        double sum = 0;
+        double sum = 0, prev = NAN;
         for (size_t a = 0; a < MERGE_HOTA_ALPHAS; a++) {
             double x = mean_off == SIZE_MAX ? (double)row_int(r, off + a * sizeof(int64_t))
                                             : row_double(r, off + a * sizeof(double));
             sum += x;
-            merge_report_format_repr(x, cell, sizeof cell);
+            // The arrays step at a few α only: format a value once per run.
+            if (a == 0 || memcmp(&x, &prev, sizeof x)) merge_report_format_repr(x, cell, sizeof cell);
+            prev = x;
             fprintf(f, ",%s", cell);
         }
         merge_report_format_repr(mean_off == SIZE_MAX ? sum / MERGE_HOTA_ALPHAS

@@ -40,7 +40,8 @@ check synth 0 "$PCAN" synth --out "$W/ds2" --videos 1 --frames 3 --seed 4 --size
 check check 0 "$PCAN" check "$W/job.yaml"
 check run 0 "$PCAN" run "$W/job.yaml"
 check info 0 "$PCAN" info "$W/out.h5"
-check eval 0 "$PCAN" eval --gt "$W/ds" --format synth --results "$W/out.h5" --json "$W/ev.json"
+check eval 0 "$PCAN" eval --gt "$W/ds" --format synth --results "$W/out.h5" --json "$W/ev.json" \
+    --summaries "$W"
 check export 0 "$PCAN" export "$W/out.h5" --format mots20 --out "$W/mots20"
 check exportvis 0 "$PCAN" export "$W/out.h5" --format youtube-vis --out "$W/vis"
 check sweeprep 0 "$PCAN" sweep report "$W/out.h5" --out "$W/rep"
