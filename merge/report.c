@@ -243,7 +243,8 @@ void merge_report_format_repr(double x, char *out, size_t cap) {
     if (x < 0) buf[n++] = '-';
     if (ex < -4 || ex >= 16) {
         // float_repr_style 'short': scientific outside 1e-4 <= |x| < 1e16, exponent of 2+ digits.
-        n += (size_t)snprintf(buf + n, sizeof buf - n, "%c%s%s", dig[0], nd > 1 ? "." : "", dig + 1);
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%c%s%s", dig[0], nd > 1 ? "." : "",
+                              dig + 1);
         snprintf(buf + n, sizeof buf - n, "e%c%02d", ex < 0 ? '-' : '+', ex < 0 ? -ex : ex);
     } else if (ex < 0) {
         n += (size_t)snprintf(buf + n, sizeof buf - n, "0.");
@@ -262,7 +263,7 @@ void merge_report_format_repr(double x, char *out, size_t cap) {
 // floats with; Frag is numpy's float after a full evaluation; MOTP_sum grows a float only from a
 // matched frame; sums keep int only while every term is an int.
 typedef enum detailed_kind {
-    DK_FLOAT,   // always a float
+    DK_FLOAT,    // always a float
     DK_COMPUTED, // a float, the int 0 on an early sequence row
     DK_INT,
     DK_FRAG,
@@ -366,7 +367,8 @@ static void csv_field(FILE *f, const char *s) {
 static void detailed_line(FILE *f, const char *name, const merge_te_row *r,
                           const detailed_types *ty) {
     csv_field(f, name);
-    for (size_t i = 0; i < RT_COUNTOF(detailed_hota); i++) detailed_cell(f, r, &detailed_hota[i], ty);
+    for (size_t i = 0; i < RT_COUNTOF(detailed_hota); i++)
+        detailed_cell(f, r, &detailed_hota[i], ty);
     char cell[64];
     for (size_t k = 0; k < RT_COUNTOF(detailed_arrays); k++) {
         size_t off = detailed_arrays[k].off, mean_off = detailed_arrays[k].mean_off;
@@ -376,7 +378,8 @@ static void detailed_line(FILE *f, const char *name, const merge_te_row *r,
                                             : row_double(r, off + a * sizeof(double));
             sum += x;
             // The arrays step at a few α only: format a value once per run.
-            if (a == 0 || memcmp(&x, &prev, sizeof x)) merge_report_format_repr(x, cell, sizeof cell);
+            if (a == 0 || memcmp(&x, &prev, sizeof x))
+                merge_report_format_repr(x, cell, sizeof cell);
             prev = x;
             fprintf(f, ",%s", cell);
         }
@@ -385,7 +388,8 @@ static void detailed_line(FILE *f, const char *name, const merge_te_row *r,
                                  cell, sizeof cell);
         fprintf(f, ",%s", cell);
     }
-    for (size_t i = 0; i < RT_COUNTOF(detailed_rest); i++) detailed_cell(f, r, &detailed_rest[i], ty);
+    for (size_t i = 0; i < RT_COUNTOF(detailed_rest); i++)
+        detailed_cell(f, r, &detailed_rest[i], ty);
     fputs("\r\n", f);
 }
 
