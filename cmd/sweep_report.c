@@ -284,19 +284,6 @@ static void put_num(FILE *f, double x, int prec) {
         fprintf(f, "%.*f", prec, x);
 }
 
-// CSV: a field quoted when it holds a comma, quote or newline.
-static void csv_str(FILE *f, const char *s) {
-    if (!strpbrk(s, ",\"\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"') fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
 
 static void md_str(FILE *f, const char *s) {
     for (; *s; s++) {
@@ -337,13 +324,13 @@ static rt_status write_csv(const char *path, const entry *es, int n, const table
     for (int r = 0; r < n; r++) {
         const entry *e = &es[r];
         char v[PATH_MAX];
-        csv_str(f, e->path);
+        merge_report_csv_field(f, e->path);
         fputc(',', f);
         if (e->point >= 0) fprintf(f, "%ld", e->point);
         for (int k = 0; k < t->n_keys; k++) {
             key_value(e, t->keys[k], v, sizeof v);
             fputc(',', f);
-            csv_str(f, v);
+            merge_report_csv_field(f, v);
         }
         fprintf(f, ",%ld,", e->ranks);
         if (e->threads > 0)

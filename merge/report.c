@@ -350,8 +350,7 @@ static void detailed_cell(FILE *f, const merge_te_row *r, const detailed_col *c,
     fprintf(f, ",%s", cell);
 }
 
-// csv.writer's QUOTE_MINIMAL for a sequence name.
-static void csv_field(FILE *f, const char *s) {
+void merge_report_csv_field(FILE *f, const char *s) {
     if (!strpbrk(s, ",\"\r\n")) {
         fputs(s, f);
         return;
@@ -366,7 +365,7 @@ static void csv_field(FILE *f, const char *s) {
 
 static void detailed_line(FILE *f, const char *name, const merge_te_row *r,
                           const detailed_types *ty) {
-    csv_field(f, name);
+    merge_report_csv_field(f, name);
     for (size_t i = 0; i < RT_COUNTOF(detailed_hota); i++)
         detailed_cell(f, r, &detailed_hota[i], ty);
     char cell[64];

@@ -104,6 +104,10 @@ rt_status merge_report_write_detailed(const char *dir, const merge_report_table 
 // ("1e-05", "1.5e+16"); "nan", "inf", "-inf".
 void merge_report_format_repr(double x, char *out, size_t cap);
 
+// A CSV field as Python's csv.writer (QUOTE_MINIMAL) writes it: quoted, with doubled quotes,
+// when it holds a comma, quote, CR or LF.
+void merge_report_csv_field(FILE *f, const char *s);
+
 // TrackEval's cell for a float: 100·x as Python's '{:1.5g}' ("nan", "inf", "-inf" as Python
 // spells them).
 void merge_report_format_g5(double x, char *out, size_t cap);
