@@ -455,17 +455,10 @@ static rt_status eval_vis_video(merge_vis *e, vis_buf *b, const merge_metrics_pa
     return vis_add(e, b, mp, ng, nr, index, vid);
 }
 
-// Frame f of a VIS result track (NULL past its segmentations); RT_ERR_SHAPE when its size is
-// not the ground truth's.
-static rt_status vis_track_mask(const shard_vis_track *t, size_t ti, const shard_gt *gt,
-                                const char *vid, int64_t f, const rt_rle **out) {
-    *out = (size_t)f < t->n_frames ? t->masks[f] : NULL;
-    if (*out && gt->n_objects > 0 &&
-        ((int32_t)(*out)->h != gt->height || (int32_t)(*out)->w != gt->width))
-        return rt_error_set(RT_ERR_SHAPE, "video %s: result track %zu is %ux%u at frame %lld, "
-                            "ground truth %dx%d", vid, ti, (*out)->w, (*out)->h, (long long)f,
-                            gt->width, gt->height);
-    return RT_OK;
+// Frame f of a VIS result track (NULL past its segmentations). Its size is the video's, which
+// res_source_video checked against the ground truth.
+static const rt_rle *vis_track_mask(const shard_vis_track *t, int64_t f) {
+    return (size_t)f < t->n_frames ? t->masks[f] : NULL;
 }
 
 // One video's GT and the tracks of a YouTube-VIS results file into the VIS evaluator: each
@@ -486,8 +479,7 @@ static rt_status eval_vis_results_video(merge_vis *e, vis_buf *b, const merge_me
         size_t pos = 0;
         for (int64_t f = 0; f < gt->n_frames; f++) {
             if (!gt->frames[f].annotated) continue;
-            const rt_rle *m;
-            if ((st = vis_track_mask(vt, t, gt, vid, f, &m)) != RT_OK) return st;
+            const rt_rle *m = vis_track_mask(vt, f);
             b->masks[(ng + t) * na + pos++] = m;
             *n_masks += m != NULL;
         }
@@ -791,7 +783,7 @@ static rt_status res_source_frame(res_source *src, eval_buf *b, int64_t f, size_
         if (st != RT_OK) return st;
         for (size_t t = 0; t < vv->n_tracks; t++) {
             const shard_vis_track *vt = &vv->tracks[t];
-            const rt_rle *m = (size_t)f < vt->n_frames ? vt->masks[f] : NULL;
+            const rt_rle *m = vis_track_mask(vt, f);
             if (!m || vt->class_index < 0) continue;
             b->res[(*n)++] = (merge_object){.id = (int32_t)t + 1, .cls = vt->class_index + 1,
                                             .score = vt->score, .mask = m};

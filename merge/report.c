@@ -35,6 +35,22 @@ static void fill_row(merge_report_table *t, size_t r, const char *name, const vo
     for (size_t i = 0; i < t->n_fields; i++) t->value[r][i] = merge_field_value(&t->fields[i], row);
 }
 
+// TrackEval row r of the table (classes, cls_comb_cls_av, cls_comb_det_av) with its α arrays.
+static void te_full_row(const merge_eval_summary *s, size_t r, merge_te_row *row) {
+    const merge_totals *tot = &s->totals;
+    size_t nc = tot->params.n_classes;
+    if (r < nc) {
+        merge_totals_te_row(tot, r, row);
+    } else if (r == nc) {
+        merge_te_row rows[MERGE_MAX_CLASSES];
+        for (size_t c = 0; c < nc; c++) merge_totals_te_row(tot, c, &rows[c]);
+        // The Evaluator calls combine_classes_class_averaged without ignore_empty_classes.
+        merge_te_class_average(rows, nc, false, row);
+    } else {
+        merge_totals_te_det_average(tot, row);
+    }
+}
+
 void merge_report_table_make(const merge_eval_summary *s, merge_report_table *t) {
     memset(t, 0, sizeof *t);
     const merge_totals *tot = &s->totals;
@@ -48,14 +64,12 @@ void merge_report_table_make(const merge_eval_summary *s, merge_report_table *t)
         t->n_rows = 1;
         t->mean_row = 0;
     } else if (s->protocol == MERGE_PROTOCOL_TRACKEVAL) {
-        merge_te_row rows[MERGE_MAX_CLASSES + 2];
-        for (size_t c = 0; c < nc; c++) merge_totals_te_row(tot, c, &rows[c]);
-        // The Evaluator calls combine_classes_class_averaged without ignore_empty_classes.
-        merge_te_class_average(rows, nc, false, &rows[nc]);
-        merge_totals_te_det_average(tot, &rows[nc + 1]);
-        for (size_t c = 0; c < nc + 2; c++)
+        for (size_t c = 0; c < nc + 2; c++) {
+            merge_te_row row;
+            te_full_row(s, c, &row);
             fill_row(t, c, c < nc ? mp->class_name[c] : c == nc ? "cls_comb_cls_av"
-                                                                 : "cls_comb_det_av", &rows[c]);
+                                                                 : "cls_comb_det_av", &row);
+        }
         t->n_rows = nc + 2;
         t->mean_row = nc;
     } else {
@@ -187,21 +201,6 @@ rt_status merge_report_write_summaries(const char *dir, const merge_report_table
         if ((st = rt_atomic_commit(&af)) != RT_OK) return st;
     }
     return RT_OK;
-}
-
-// TrackEval row r of the table (classes, cls_comb_cls_av, cls_comb_det_av) with its α arrays.
-static void te_full_row(const merge_eval_summary *s, size_t r, merge_te_row *row) {
-    const merge_totals *tot = &s->totals;
-    size_t nc = tot->params.n_classes;
-    if (r < nc) {
-        merge_totals_te_row(tot, r, row);
-    } else if (r == nc) {
-        merge_te_row rows[MERGE_MAX_CLASSES];
-        for (size_t c = 0; c < nc; c++) merge_totals_te_row(tot, c, &rows[c]);
-        merge_te_class_average(rows, nc, false, row);
-    } else {
-        merge_totals_te_det_average(tot, row);
-    }
 }
 
 // ---- TrackEval's <class>_detailed.csv ---------------------------------------------------------
